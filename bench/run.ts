@@ -1,0 +1,427 @@
+/**
+ * `npm run bench`: wrk against each scenario in turn, on loopback, in one run, and a markdown
+ * table of requests/s, p50, p99 and the ratio to each scenario's baseline. Also written to
+ * bench/results/latest.md.
+ *
+ * gunicorn is started once and shared; every other server runs in its own child process
+ * (bench/servers.ts), started just before its scenario and stopped right after it, so it neither
+ * shares an event loop with wrk nor idles beside the next scenario.
+ *
+ * Env: BENCH_DURATION (seconds per scenario, default 8), BENCH_WARMUP (seconds, default 2),
+ *      BENCH_CONNECTIONS (default 16), BENCH_THREADS (wrk threads, default 2).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { findPython, freePort, startFlask, type LegacyServer } from '../test/support/legacy-apps.js';
+import { startRedis } from '../test/support/redis-server.js';
+
+const WRK = '/usr/bin/wrk';
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = dirname(benchDir);
+
+function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got \`${raw}\``);
+  return value;
+}
+
+const settings = {
+  duration: envInt('BENCH_DURATION', 8),
+  warmup: envInt('BENCH_WARMUP', 2),
+  connections: envInt('BENCH_CONNECTIONS', 16),
+  threads: envInt('BENCH_THREADS', 2),
+  gunicornWorkers: 2,
+};
+
+// ---------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------
+
+interface Target {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface BenchEnv {
+  readonly flask: LegacyServer;
+  /** A private redis-server for the Redis cache scenario. */
+  readonly redisUrl: string;
+  /** A local OTLP/HTTP receiver (accepts and drops), for the exporting-telemetry scenario. */
+  readonly otlpUrl: string;
+}
+
+interface Scenario {
+  readonly name: string;
+  /** Name of the scenario this one is compared with; omitted for a baseline. */
+  readonly baseline?: string;
+  readonly start: (env: BenchEnv) => Promise<Target>;
+  /** Path requested, appended to the target's URL. */
+  readonly path: string;
+  /** Checked on one request before the load: a substring of the body, and the side Switchyard chose. */
+  readonly expect: { readonly body: string; readonly backend?: 'legacy' | 'new' };
+}
+
+/** A bench/servers.ts mode in its own process. */
+const server =
+  (mode: string, extraEnv: (env: BenchEnv) => NodeJS.ProcessEnv = () => ({})) =>
+  (env: BenchEnv): Promise<Target> =>
+    startServer(mode, [env.flask.url], extraEnv(env));
+
+const scenarios: readonly Scenario[] = [
+  {
+    name: 'direct gunicorn (Flask)',
+    start: ({ flask }) => Promise.resolve({ url: flask.url, stop: () => Promise.resolve() }),
+    path: '/hello',
+    expect: { body: 'Hello from Flask!' },
+  },
+  {
+    name: 'Switchyard legacy route → gunicorn',
+    baseline: 'direct gunicorn (Flask)',
+    start: server('switchyard-legacy'),
+    path: '/flask/hello',
+    expect: { body: 'Hello from Flask!', backend: 'legacy' },
+  },
+  {
+    name: 'plain Express 5 handler',
+    start: server('express'),
+    path: '/hello',
+    expect: { body: '{"message":"Hello"}' },
+  },
+  {
+    name: 'Switchyard new route (same handler)',
+    baseline: 'plain Express 5 handler',
+    start: server('switchyard-new'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+  },
+  // The response cache (issue 4), all on the same gunicorn endpoint, and nginx's proxy_cache.
+  {
+    name: 'direct gunicorn, /cacheable',
+    start: ({ flask }) => Promise.resolve({ url: flask.url, stop: () => Promise.resolve() }),
+    path: '/cacheable?max_age=3600',
+    expect: { body: 'cacheable' },
+  },
+  {
+    name: 'Switchyard cache miss path (max-age=0)',
+    baseline: 'direct gunicorn, /cacheable',
+    start: server('switchyard-cache-memory'),
+    path: '/cached/cacheable?max_age=0',
+    expect: { body: 'cacheable', backend: 'legacy' },
+  },
+  {
+    name: 'Switchyard cache hit, memory store',
+    baseline: 'direct gunicorn, /cacheable',
+    start: server('switchyard-cache-memory'),
+    path: '/cached/cacheable?max_age=3600',
+    expect: { body: 'cacheable', backend: 'legacy' },
+  },
+  {
+    name: 'Switchyard cache hit, Redis store',
+    baseline: 'direct gunicorn, /cacheable',
+    start: server('switchyard-cache-redis', (env) => ({ BENCH_REDIS_URL: env.redisUrl })),
+    path: '/cached/cacheable?max_age=3600',
+    expect: { body: 'cacheable', backend: 'legacy' },
+  },
+  {
+    name: 'nginx proxy_cache hit',
+    baseline: 'direct gunicorn, /cacheable',
+    start: ({ flask }) => startNginxCache(flask.url),
+    path: '/cacheable?max_age=3600',
+    expect: { body: 'cacheable' },
+  },
+  // Shadow traffic (issue 3): the same new route, mirroring 0% vs 100% of requests to legacy.
+  {
+    name: 'new route, shadow 0%',
+    start: server('switchyard-shadow-0'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+  },
+  {
+    name: 'new route, shadow 100% → legacy',
+    baseline: 'new route, shadow 0%',
+    start: server('switchyard-shadow-100'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+  },
+  // Telemetry (issue 6): the new route with telemetry off, SDK on without exporter, and exporting.
+  {
+    name: 'new route, telemetry off',
+    start: server('switchyard-new'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+  },
+  {
+    name: 'new route, telemetry on, no exporter',
+    baseline: 'new route, telemetry off',
+    start: server('switchyard-new', () => ({ BENCH_TELEMETRY: 'noexport' })),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+  },
+  {
+    name: 'new route, telemetry → OTLP receiver',
+    baseline: 'new route, telemetry off',
+    start: server('switchyard-new', (env) => ({ BENCH_TELEMETRY: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: env.otlpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+  },
+];
+
+/** nginx (Debian's) with proxy_cache in front of the same gunicorn, one worker; skipped when absent. */
+async function startNginxCache(flaskUrl: string): Promise<Target> {
+  if (!existsSync('/usr/sbin/nginx')) throw new Error('nginx is not installed: apt-get install -y nginx (or BENCH_ONLY to skip it)');
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
+  const port = await freePort();
+  const conf = `
+worker_processes 1;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  proxy_cache_path ${dir}/cache keys_zone=bench:10m;
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass ${flaskUrl}; proxy_cache bench; proxy_http_version 1.1; }
+  }
+}`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  // nginx runs as its own daemon, stopped with `nginx -s quit`: as a foreground child its exit
+  // was never reported to Node here (the event loop drained mid-run), so it is not one.
+  const nginxArgs = ['-p', dir, '-c', join(dir, 'nginx.conf')];
+  const started = spawnSync('/usr/sbin/nginx', nginxArgs, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}`);
+  const stopNginx = (): void => void spawnSync('/usr/sbin/nginx', [...nginxArgs, '-s', 'quit'], { stdio: 'ignore' });
+  process.once('exit', stopNginx);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/__health`);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`nginx did not answer (see ${dir}/error.log)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      stopNginx();
+      process.removeListener('exit', stopNginx);
+      await new Promise((r) => setTimeout(r, 200));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Accepts OTLP/HTTP exports and drops them: the exporter's full cost without a collector's. */
+async function startOtlpSink(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const { port } = sink.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => sink.close(() => resolve())) };
+}
+
+// ---------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // Without a handler Node dies without running 'exit' hooks (ours and legacy-apps' gunicorn one).
+  process.once(signal, () => process.exit(130));
+}
+
+async function startServer(mode: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'servers.ts'), mode, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...extraEnv },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => children.delete(child));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout });
+      lines.on('line', (line) => {
+        const m = /^PORT (\d+)$/.exec(line);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('error', reject);
+      void exited.then(() => reject(new Error(`bench server \`${mode}\` exited before listening (code ${String(child.exitCode)})`)));
+      setTimeout(() => reject(new Error(`bench server \`${mode}\` did not print its port within 30 s`)), 30_000).unref();
+    });
+    return { url: `http://127.0.0.1:${port}`, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// wrk
+// ---------------------------------------------------------------------------
+
+interface WrkResult {
+  readonly rps: number;
+  readonly p50ms: number;
+  readonly p99ms: number;
+  readonly requests: number;
+  /** Socket errors and non-2xx/3xx responses, as wrk reports them; empty when none. */
+  readonly problems: string[];
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+function percentileMs(output: string, p: string): number {
+  const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(output);
+  const unit = m?.[2] === undefined ? undefined : UNIT_MS[m[2]];
+  if (m?.[1] === undefined || unit === undefined) throw new Error(`wrk output has no ${p}% latency:\n${output}`);
+  return Number(m[1]) * unit;
+}
+
+function parseWrk(output: string): WrkResult {
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(output)?.[1];
+  const requests = /^\s*(\d+) requests in /m.exec(output)?.[1];
+  if (rps === undefined || requests === undefined) throw new Error(`cannot parse wrk output:\n${output}`);
+  const problems: string[] = [];
+  const socket = /Socket errors: (.*)/.exec(output)?.[1];
+  if (socket !== undefined) problems.push(`socket errors: ${socket}`);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1];
+  if (non2xx !== undefined) problems.push(`${non2xx} non-2xx/3xx responses`);
+  return { rps: Number(rps), p50ms: percentileMs(output, '50'), p99ms: percentileMs(output, '99'), requests: Number(requests), problems };
+}
+
+async function wrk(url: string, seconds: number): Promise<WrkResult> {
+  const args = [`-t${settings.threads}`, `-c${settings.connections}`, `-d${seconds}s`, '--latency', url];
+  const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'], timeout: (seconds + 30) * 1000 });
+  children.add(child);
+
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
+  children.delete(child);
+  if (code !== 0) throw new Error(`wrk exited with ${String(code ?? child.signalCode)}:\n${stdout}`);
+  return parseWrk(stdout);
+}
+
+// ---------------------------------------------------------------------------
+// Running
+// ---------------------------------------------------------------------------
+
+async function check(scenario: Scenario, url: string): Promise<void> {
+  const res = await fetch(url);
+  const body = await res.text();
+  const backend = res.headers.get('x-switchyard-backend');
+  if (res.status !== 200 || !body.includes(scenario.expect.body) || (scenario.expect.backend !== undefined && backend !== scenario.expect.backend)) {
+    throw new Error(`${scenario.name}: GET ${url} -> ${res.status} (backend ${String(backend)}): ${body.slice(0, 300)}`);
+  }
+}
+
+async function runScenario(scenario: Scenario, env: BenchEnv): Promise<WrkResult> {
+  const target = await scenario.start(env);
+  try {
+    const url = target.url + scenario.path;
+    await check(scenario, url);
+    await wrk(url, settings.warmup);
+    return await wrk(url, settings.duration);
+  } finally {
+    await target.stop();
+  }
+}
+
+const fmtMs = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)) + ' ms';
+
+function table(results: ReadonlyMap<string, WrkResult>): string {
+  const rows = ['| scenario | req/s | p50 | p99 | ratio vs baseline |', '|---|---:|---:|---:|---|'];
+  for (const s of scenarios) {
+    const r = results.get(s.name);
+    if (r === undefined) continue;
+    const base = s.baseline === undefined ? undefined : results.get(s.baseline);
+    const ratio = s.baseline === undefined ? 'baseline' : base === undefined ? 'n/a' : `${(r.rps / base.rps).toFixed(2)}× ${s.baseline}`;
+    const flag = r.problems.length > 0 ? ' ⚠' : '';
+    rows.push(`| ${s.name}${flag} | ${Math.round(r.rps)} | ${fmtMs(r.p50ms)} | ${fmtMs(r.p99ms)} | ${ratio} |`);
+  }
+  return rows.join('\n');
+}
+
+function gunicornVersion(): string {
+  const r = spawnSync(findPython(), ['-m', 'gunicorn', '--version'], { encoding: 'utf8' });
+  return /\d+\.\d+(\.\d+)?/.exec(`${r.stdout}${r.stderr}`)?.[0] ?? 'unknown';
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(WRK)) {
+    console.error('bench: wrk not found at /usr/bin/wrk; install it with: apt-get install -y wrk');
+    process.exit(1);
+  }
+  for (const s of scenarios) {
+    if (s.baseline !== undefined && !scenarios.some((b) => b.name === s.baseline)) throw new Error(`scenario \`${s.name}\`: unknown baseline \`${s.baseline}\``);
+  }
+
+  // BENCH_ONLY=text runs just the scenarios (and their baselines) whose names contain it.
+  const only = process.env['BENCH_ONLY'];
+  const picked = only === undefined ? scenarios : scenarios.filter((s) => s.name.includes(only) || scenarios.some((o) => o.name.includes(only) && o.baseline === s.name));
+  const flask = await startFlask({ workers: settings.gunicornWorkers, threads: 1 });
+  const otlp = await startOtlpSink();
+  const redis = await startRedis();
+  const results = new Map<string, WrkResult>();
+  try {
+    for (const scenario of picked) {
+      process.stderr.write(`bench: ${scenario.name}…\n`);
+      results.set(scenario.name, await runScenario(scenario, { flask, otlpUrl: otlp.url, redisUrl: redis.url }));
+    }
+  } finally {
+    await flask.stop();
+    await otlp.close();
+    await redis.stop();
+  }
+
+  const notes = scenarios.flatMap((s) => {
+    const problems = results.get(s.name)?.problems ?? [];
+    return problems.length > 0 ? [`- ⚠ ${s.name}: ${problems.join('; ')}`] : [];
+  });
+  const md = [
+    table(results),
+    '',
+    `Machine: ${availableParallelism()} CPUs (nproc), Node ${process.version}, ${process.platform}/${process.arch}; everything on loopback, one run per scenario.`,
+    `Settings: wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s --latency after a ${settings.warmup} s warm-up; ` +
+      `gunicorn ${gunicornVersion()} with ${settings.gunicornWorkers} sync workers (--threads 1, no keep-alive), Flask GET /hello; ` +
+      'Switchyard upstream maxInFlight 64, keep-alive agent, no telemetry SDK, decision headers on; ' +
+      'Switchyard and Express each in their own Node process; plain Express 5 with its defaults (ETag on).',
+    ...(notes.length > 0 ? ['', ...notes] : []),
+  ].join('\n');
+
+  console.log(md);
+  const out = join(benchDir, 'results', 'latest.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${md}\n`);
+  process.stderr.write(`bench: written to ${out}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+/**
+ * One benchmark target per process: `node --import tsx bench/servers.ts <mode> [flaskUrl]`.
+ * Listens on a free loopback port, prints `PORT <n>` on stdout, and exits on SIGTERM or when its
+ * stdin closes (so it never outlives bench/run.ts, even if that one is killed).
+ *
+ * Add a mode here for each new kind of server a scenario needs (shadow, cache, telemetry…).
+ */
+import http, { type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Request, Response } from 'express';
+import type { NewHandler } from '../src/index.js';
+import { startTelemetry } from '../src/telemetry/otel-sdk.js';
+
+// BENCH_TELEMETRY: off (default) | noexport (SDK and instrumentations, no exporter) | otlp (the
+// OTEL_* environment from bench/run.ts, exporting to its local receiver). The SDK must start
+// before Express and the app are loaded, so those are imported dynamically below.
+const telemetryMode = process.env['BENCH_TELEMETRY'] ?? 'off';
+const telemetry = telemetryMode === 'off' ? null : startTelemetry({ env: telemetryMode === 'otlp' ? process.env : {} });
+const { default: express } = await import('express');
+const { createSwitchyard, silentLogger } = await import('../src/index.js');
+
+/** The trivial handler both new-side scenarios serve. */
+const hello = (_req: Request, res: Response): void => {
+  res.json({ message: 'Hello' });
+};
+
+/** maxInFlight far above gunicorn's 2 workers, so Switchyard's limiter is never the bottleneck. */
+const upstreams = (flaskUrl: string): string => `
+upstreams:
+  flask: { url: "${flaskUrl}", maxInFlight: 64 }
+`;
+
+const legacyMount = `
+  - name: flask-app
+    path: /flask/*
+    legacy: { upstream: flask, stripPrefix: /flask }
+`;
+
+/** The same URL, migrated: /flask/hello keeps its legacy side but runs the new handler. */
+const migratedHello = `
+  - name: hello
+    path: /flask/hello
+    methods: [GET]
+    legacy: { upstream: flask, stripPrefix: /flask }
+    new: { handler: hello }
+    mode: new
+`;
+
+async function switchyard(flaskUrl: string, routes: string, handlers: Record<string, NewHandler> = {}, redisUrl: string | null = null): Promise<RequestListener> {
+  const text = `${upstreams(flaskUrl)}routes:${routes}`;
+  const s = await createSwitchyard({ flags: [{ file: 'bench.yaml', text }], handlers, watch: false, logger: silentLogger, cache: { redisUrl } });
+  return s.app;
+}
+
+/** The migrated route, mirroring every (or no) request to legacy and diffing the answers. */
+const shadowedHello = (percentage: number) => `
+  - name: hello
+    path: /flask/hello
+    methods: [GET]
+    legacy: { upstream: flask, stripPrefix: /flask }
+    new: { handler: hello }
+    mode: new
+    shadow: { percentage: ${percentage}, noisePercentage: 0 }
+`;
+
+/** The legacy app's /cacheable endpoint behind a cached route (issue 4). */
+const cachedMount = `
+  - name: cached
+    path: /cached/*
+    legacy: { upstream: flask, stripPrefix: /cached }
+    cache: {}
+`;
+
+const modes: Record<string, (flaskUrl: string) => Promise<RequestListener>> = {
+  express: () => {
+    const app = express();
+    app.get('/hello', hello);
+    return Promise.resolve(app);
+  },
+  'switchyard-legacy': (flaskUrl) => switchyard(flaskUrl, legacyMount),
+  'switchyard-new': (flaskUrl) => switchyard(flaskUrl, legacyMount + migratedHello, { hello }),
+  'switchyard-cache-memory': (flaskUrl) => switchyard(flaskUrl, legacyMount + cachedMount),
+  'switchyard-cache-redis': (flaskUrl) => switchyard(flaskUrl, legacyMount + cachedMount, {}, process.env['BENCH_REDIS_URL'] ?? null),
+  'switchyard-shadow-0': (flaskUrl) => switchyard(flaskUrl, legacyMount + shadowedHello(0), { hello }),
+  'switchyard-shadow-100': (flaskUrl) => switchyard(flaskUrl, legacyMount + shadowedHello(100), { hello }),
+};
+
+async function main(): Promise<void> {
+  const [mode = '', flaskUrl = 'http://127.0.0.1:9'] = process.argv.slice(2);
+  const make = modes[mode];
+  if (make === undefined) throw new Error(`unknown mode \`${mode}\`; one of: ${Object.keys(modes).join(', ')}`);
+  const server = http.createServer(await make(flaskUrl));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`PORT ${(server.address() as AddressInfo).port}\n`);
+  process.stdin.on('end', () => process.exit(0)).resume();
+  process.once('SIGTERM', () => void (telemetry?.shutdown() ?? Promise.resolve()).finally(() => process.exit(0)));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/servers: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

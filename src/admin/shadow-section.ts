@@ -1,0 +1,46 @@
+import express from 'express';
+import type { FlagsConfig } from '../config/types.js';
+import { classifyField } from '../shadow/noise-filter.js';
+import type { RouteShadowCounts, ShadowResultStore } from '../shadow/shadow-store.js';
+import { badAdminInput, type AdminSection } from './admin-api.js';
+
+/**
+ * GET  /_switchyard/shadow                  every route's shadow totals
+ * GET  /_switchyard/shadow/:route           totals and per-field raw/noise counts with a verdict
+ * GET  /_switchyard/shadow/:route/samples   recent mismatches (?limit=N)
+ * DELETE /_switchyard/shadow/:route         reset the route's results
+ */
+export function shadowSection(store: ShadowResultStore, config: () => FlagsConfig): AdminSection {
+  const router = express.Router();
+  const knownRoute = (name: string): void => {
+    if (!config().routes.some((r) => r.name === name)) throw badAdminInput('route', `no route named \`${name}\``);
+  };
+  const view = (c: RouteShadowCounts) => {
+    const { noiseRelativeThreshold: relative, noiseAbsoluteThreshold: absolute } = config().settings.shadow;
+    const fields = Object.entries(c.fields)
+      .map(([field, counts]) => ({ field, raw: counts.raw, noise: counts.noise, verdict: classifyField(counts, c.compared, c.noiseSamples, { relative, absolute }) }))
+      .sort((a, b) => b.raw - a.raw || a.field.localeCompare(b.field));
+    return { ...c, fields, differences: fields.filter((f) => f.verdict === 'difference').map((f) => f.field) };
+  };
+  router.get('/', async (_req, res) => {
+    const names = new Set([...(await store.routes()), ...config().routes.filter((r) => r.shadow !== undefined).map((r) => r.name)]);
+    res.json({ routes: await Promise.all([...names].sort().map(async (n) => view(await store.counts(n)))) });
+  });
+  router.get('/:route', async (req, res) => {
+    knownRoute(req.params.route);
+    res.json(view(await store.counts(req.params.route)));
+  });
+  router.get('/:route/samples', async (req, res) => {
+    knownRoute(req.params.route);
+    const raw = req.query['limit'];
+    const limit = raw === undefined ? 20 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badAdminInput('limit', 'must be an integer from 1 to 1000');
+    res.json({ route: req.params.route, samples: await store.samples(req.params.route, limit) });
+  });
+  router.delete('/:route', async (req, res) => {
+    knownRoute(req.params.route);
+    await store.reset(req.params.route);
+    res.status(204).end();
+  });
+  return { name: 'shadow', router };
+}

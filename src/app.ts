@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type RequestHandler } from 'express';
+import { readFlagsDir } from './config/flags-files.js';
+import { watchFlagsDir } from './config/flags-watcher.js';
+import type { FlagsConfig } from './config/types.js';
+import { compileFlags, versionOf, type FlagsFileText } from './config/validate-flags.js';
+import { sendProblem } from './errors/problem.js';
+import { ConfigError, SwitchyardError, formatConfigIssue } from './errors/switchyard-error.js';
+import { createConsoleLogger, type Logger } from './logging/logger.js';
+import { describeMounts } from './server/describe-mounts.js';
+import { RoutingStats } from './server/routing-stats.js';
+import { createSwitchMiddleware, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
+import { UpstreamRegistry } from './server/upstream-registry.js';
+import { countCacheOutcome, observeUpstreams } from './telemetry/routing-telemetry.js';
+import { ADMIN_PREFIX, createAdminApi } from './admin/admin-api.js';
+import { routesSection } from './admin/routes-section.js';
+import { shadowSection } from './admin/shadow-section.js';
+import { NewSideServer } from './shadow/new-side-server.js';
+import { RedisShadowStore } from './shadow/redis-shadow-store.js';
+import { ShadowMirror } from './shadow/shadow-mirror.js';
+import { MemoryShadowStore, type ShadowResultStore } from './shadow/shadow-store.js';
+import { ShadowTargets } from './shadow/shadow-targets.js';
+import type { PurgeRequest } from './cache/cache-purge.js';
+import { createResponseCache, purgeContextOf, type CacheStatsSnapshot, type ResponseCacheOptions } from './cache/create-cache.js';
+import { flagsSection } from './admin/flags-section.js';
+import { createFlagEngine, type FlagSourcesOptions } from './flags/create-flags.js';
+import type { FlagEngine } from './flags/flag-engine.js';
+
+export interface SwitchyardOptions {
+  /** Directory of flags YAML files (default `flags`). Ignored when `flags` is given. */
+  readonly flagsDir?: string;
+  /** Flags as YAML/JSON text instead of a directory, e.g. for tests or embedding. */
+  readonly flags?: readonly FlagsFileText[];
+  /** New handlers, by the name routes use in `new.handler`. */
+  readonly handlers?: Readonly<Record<string, NewHandler>>;
+  /** The seed's USE_LEGACY kill switch: every route to legacy. */
+  readonly useLegacy?: boolean;
+  /** Token that makes X-Switchyard-Force count; without one, overrides are always ignored. */
+  readonly overrideToken?: string | null;
+  /** Bearer token of the admin API under /_switchyard; without one the admin API is off. */
+  readonly adminToken?: string | null;
+  /** Reload when files in `flagsDir` change (default true with a directory). */
+  readonly watch?: boolean;
+  readonly logger?: Logger;
+  /** Source of random stickiness values for requests without one (injectable for tests). */
+  readonly randomId?: () => string;
+  /** Shadow results: Redis when `REDIS_URL` is set, else memory; clock and randomness injectable. */
+  readonly shadow?: { readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number };
+  /** Response cache for routes with a `cache` block: Redis when `REDIS_URL` is set, else memory. */
+  readonly cache?: ResponseCacheOptions;
+  /** Unleash as the flag source: default from UNLEASH_* (UNLEASH_URL turns it on); null: off. */
+  readonly unleash?: FlagSourcesOptions['unleash'];
+  /** Any flag provider instead of Unleash (e.g. InMemoryFlagProvider from src/flags/flag-provider.ts). */
+  readonly flagProvider?: FlagSourcesOptions['flagProvider'];
+  /** Runtime changes from the admin API: Redis when `REDIS_URL` is set (every instance, kept), else this process only. */
+  readonly runtimeFlags?: FlagSourcesOptions['runtimeFlags'];
+}
+
+export type ReloadOutcome = { readonly ok: true; readonly version: string; readonly changed: boolean } | { readonly ok: false; readonly error: ConfigError };
+
+export interface Switchyard {
+  /** A standalone Express app: the switch, then problem+json 404s. */
+  readonly app: Express;
+  /** The admin API and the switch, to mount in your own Express app; unrouted requests go to `next()`. */
+  readonly middleware: RequestHandler;
+  readonly config: FlagsConfig;
+  readonly stats: RoutingStats;
+  /** Mount lines as logged at start-up. */
+  mounts(): string[];
+  reload(): Promise<ReloadOutcome>;
+  setKillSwitch(on: boolean): void;
+  /** This process's own kill switch (USE_LEGACY / setKillSwitch); the admin API's is in `flags`. */
+  readonly killSwitch: boolean;
+  /** The flag layers: runtime overrides (admin API), Unleash, and their status. */
+  readonly flags: FlagEngine;
+  /** Response cache outcomes per route (hit/miss/stale/revalidated/bypass) and the store's state. */
+  cacheStats(): CacheStatsSnapshot;
+  /** Purges cached responses: `{ url }`, `{ route }`, `{ prefix }` or `{ all: true }`; resolves to the count. */
+  purgeCache(request: PurgeRequest): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Composition root of the library: reads and validates the flags (throwing a ConfigError that
+ * names every file, field and reason), builds the route table and the upstream proxies, and
+ * returns the Express app and middleware. Hot reload swaps the whole snapshot atomically; a
+ * request keeps the snapshot it started with, so none is dropped or half-routed.
+ */
+export async function createSwitchyard(options: SwitchyardOptions = {}): Promise<Switchyard> {
+  const logger = options.logger ?? createConsoleLogger();
+  const handlers = new Map(Object.entries(options.handlers ?? {}));
+  const handlerNames = new Set(handlers.keys());
+  const flagsDir = options.flagsDir ?? 'flags';
+  const readFiles = async (): Promise<readonly FlagsFileText[]> => options.flags ?? readFlagsDir(flagsDir);
+
+  const registry = new UpstreamRegistry(logger);
+  const compile = (files: readonly FlagsFileText[]): RuntimeSnapshot | ConfigError => {
+    const result = compileFlags(files, { handlerNames });
+    for (const warning of result.warnings) logger.warn(warning);
+    if (!result.ok) return new ConfigError(result.issues);
+    return { config: result.config, table: result.table, proxies: registry.prepare(result.config.upstreams) };
+  };
+
+  const initial = compile(await readFiles());
+  if (initial instanceof ConfigError) throw initial;
+  const flagEngine = await createFlagEngine(options, process.env, logger);
+  const responseCache = createResponseCache(options.cache ?? {}, process.env, initial.config.settings.cache, logger, () => purgeContextOf(snapshot));
+  registry.commit(new Map(initial.proxies));
+  let snapshot: RuntimeSnapshot = initial;
+  let killSwitch = options.useLegacy ?? false;
+  const stats = new RoutingStats();
+  const stopObserving = observeUpstreams(() => registry.load());
+  const stopCountingCache = responseCache.layer.stats.onCount(countCacheOutcome);
+
+  const shadowSettings = initial.config.settings.shadow;
+  const redisUrl = process.env['REDIS_URL'];
+  const shadowStore =
+    options.shadow?.store ??
+    (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples));
+  const newSideServer = new NewSideServer((routeName, method, path) => {
+    const route = snapshot.config.routes.find((r) => r.name === routeName);
+    const handler = route?.new?.kind === 'handler' ? handlers.get(route.new.handler) : undefined;
+    if (handler === undefined) return null;
+    const match = snapshot.table.match(method, path);
+    return { handler, params: match.kind === 'matched' && match.route.config.name === routeName ? match.params : {} };
+  });
+  const shadowTargets = new ShadowTargets(() => snapshot.config, newSideServer);
+  const shadowMirror = new ShadowMirror({
+    store: shadowStore,
+    targets: shadowTargets,
+    settings: () => snapshot.config.settings.shadow,
+    now: options.shadow?.now ?? Date.now,
+    random: options.shadow?.random ?? Math.random,
+    logger,
+  });
+
+  const middleware = createSwitchMiddleware({
+    current: () => snapshot,
+    killSwitch: () => killSwitch || flagEngine.runtimeKillSwitch() !== null,
+    flags: flagEngine,
+    overrideToken: options.overrideToken ? Buffer.from(options.overrideToken) : null,
+    handlers,
+    stats,
+    randomId: options.randomId ?? randomUUID,
+    logger,
+    cache: responseCache.layer,
+    shadow: shadowMirror,
+  });
+
+  // The poll behind the watcher calls reload every few seconds: unchanged files cost one read and
+  // a hash, and a rejected edit is logged once, not on every poll.
+  let rejected: { version: string; error: ConfigError } | undefined;
+  const reload = async (): Promise<ReloadOutcome> => {
+    let next: RuntimeSnapshot | ConfigError;
+    try {
+      const files = await readFiles();
+      const version = versionOf(files);
+      if (version === snapshot.config.version) return { ok: true, version, changed: false };
+      if (version === rejected?.version) return { ok: false, error: rejected.error };
+      next = compile(files);
+      if (next instanceof ConfigError) rejected = { version, error: next };
+    } catch (error) {
+      next = error instanceof ConfigError ? error : new ConfigError([{ file: flagsDir, field: '(reload)', reason: String(error) }]);
+    }
+    if (next instanceof ConfigError) {
+      logger.error(`flags reload rejected; version ${snapshot.config.version} stays in force:\n${next.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`);
+      return { ok: false, error: next };
+    }
+    const changed = next.config.version !== snapshot.config.version;
+    if (!changed) {
+      registry.discard(new Map(next.proxies));
+      return { ok: true, version: snapshot.config.version, changed };
+    }
+    registry.commit(new Map(next.proxies));
+    snapshot = next;
+    flagEngine.configChanged(next.config);
+    logger.info(`flags reloaded: version ${next.config.version} (${next.config.routes.length} routes)`);
+    return { ok: true, version: next.config.version, changed };
+  };
+
+  let reloading: Promise<unknown> = Promise.resolve();
+  const stopWatching =
+    options.flags === undefined && (options.watch ?? true)
+      ? watchFlagsDir(flagsDir, () => {
+          // Serialise reloads so two quick edits cannot apply out of order.
+          reloading = reloading.then(reload);
+        }, logger)
+      : () => {};
+
+  const adminApi = createAdminApi(options.adminToken ? Buffer.from(options.adminToken) : null, [
+    routesSection({
+      config: () => snapshot.config,
+      killSwitch: () => killSwitch || flagEngine.runtimeKillSwitch() !== null,
+      stats,
+      upstreamLoad: () => registry.load(),
+      effective: (route) => flagEngine.routeState(route, killSwitch),
+    }),
+    shadowSection(shadowStore, () => snapshot.config),
+    flagsSection({ engine: flagEngine, config: () => snapshot.config, processKillSwitch: () => killSwitch }),
+    responseCache.admin,
+  ]);
+  // The admin API first, then the switch: routes can never claim paths under ADMIN_PREFIX.
+  const routed = express.Router();
+  routed.use(ADMIN_PREFIX, adminApi);
+  routed.use(middleware);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(routed);
+  app.use((req, res) => sendProblem(res, new SwitchyardError('SWITCHYARD_NO_ROUTE', `no route for ${req.method} ${req.path}`, { status: 404 })));
+
+  // Bounded: the runtime store and Unleash each get a start-up wait, then we serve with what we have.
+  await flagEngine.start(initial.config);
+
+  return {
+    app,
+    middleware: routed,
+    get config() {
+      return snapshot.config;
+    },
+    stats,
+    mounts: () => describeMounts(snapshot.config, snapshot.table),
+    reload: () => {
+      const done = reloading.then(reload);
+      reloading = done;
+      return done;
+    },
+    setKillSwitch: (on) => {
+      killSwitch = on;
+      logger.warn(`kill switch ${on ? 'ON: every route goes to legacy' : 'off'}`);
+    },
+    get killSwitch() {
+      return killSwitch;
+    },
+    flags: flagEngine,
+    cacheStats: () => responseCache.stats(),
+    purgeCache: (request) => responseCache.purge(request),
+    close: async () => {
+      stopWatching();
+      stopObserving();
+      stopCountingCache();
+      shadowTargets.close();
+      await newSideServer.close();
+      await shadowStore.close();
+      await reloading;
+      await flagEngine.close();
+      await responseCache.close();
+      registry.closeAll();
+    },
+  };
+}

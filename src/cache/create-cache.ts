@@ -1,0 +1,81 @@
+import type { CacheSettings, FlagsConfig } from '../config/types.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { ConfigError, type ConfigIssue } from '../errors/switchyard-error.js';
+import type { Logger } from '../logging/logger.js';
+import { cacheSection } from './cache-admin.js';
+import type { AdminSection } from '../admin/admin-api.js';
+import type { Clock } from './cache-policy.js';
+import type { PurgeContext, PurgeRequest } from './cache-purge.js';
+import { resolvePurge } from './cache-purge.js';
+import type { CacheCounts } from './cache-stats.js';
+import type { CacheStore } from './cache-store.js';
+import { GuardedStore } from './guarded-store.js';
+import { HttpCache } from './http-cache.js';
+import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+
+/** `createSwitchyard({ cache })`: where entries live, and the clock they are judged by. */
+export interface ResponseCacheOptions {
+  /** Redis for a cache shared by every instance; default `REDIS_URL`; null forces the in-memory store. */
+  readonly redisUrl?: string | null;
+  /** Your own store (e.g. in tests); wins over `redisUrl`. */
+  readonly store?: CacheStore;
+  /** Time source for freshness and TTLs (ms); default Date.now. */
+  readonly clock?: Clock;
+}
+
+export interface CacheStatsSnapshot {
+  readonly routes: Record<string, CacheCounts>;
+  readonly store: { kind: string; available: boolean; failures: number; timeouts: number; circuitOpen: boolean };
+}
+
+export interface ResponseCache {
+  readonly layer: HttpCache;
+  /** `/_switchyard/cache` in the admin API (purge, stats). */
+  readonly admin: AdminSection;
+  stats(): CacheStatsSnapshot;
+  purge(request: PurgeRequest): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the cache from options and the environment: Redis when `REDIS_URL` (or `redisUrl`) is
+ * set, else the embedded memory store bounded by `settings.cache.memoryMaxBytes`. Throws a
+ * ConfigError naming the variable for a malformed URL.
+ */
+export function createResponseCache(options: ResponseCacheOptions, env: NodeJS.ProcessEnv, settings: CacheSettings, logger: Logger, context: () => PurgeContext): ResponseCache {
+  const issues: ConfigIssue[] = [];
+  const clock = options.clock ?? Date.now;
+  const redisUrl = options.redisUrl !== undefined ? options.redisUrl : nonEmpty(env['REDIS_URL']);
+  const redisField = options.redisUrl !== undefined ? 'cache.redisUrl' : 'REDIS_URL';
+  if (redisUrl !== null && !/^rediss?:\/\/[^\s]*$/.test(redisUrl)) issues.push({ file: options.redisUrl !== undefined ? '<options>' : '<env>', field: redisField, reason: 'must be a redis:// or rediss:// URL' });
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const inner = options.store ?? (redisUrl !== null ? new RedisStore({ url: redisUrl, commandTimeoutMs: settings.operationTimeoutMs, logger }) : new MemoryStore(settings.memoryMaxBytes, clock));
+  const store = new GuardedStore(inner, { timeoutMs: settings.operationTimeoutMs, logger });
+  const layer = new HttpCache({ store, clock, logger });
+  const stats = (): CacheStatsSnapshot => ({ routes: layer.stats.snapshot(), store: store.stats() });
+  const purge = async (request: PurgeRequest): Promise<number> => {
+    const resolved = resolvePurge(request, context());
+    if (!resolved.ok) throw new Error(resolved.reason);
+    return layer.purge(resolved.scope.prefix, resolved.scope.filter);
+  };
+  const admin = cacheSection({ context, purge: (scope) => layer.purge(scope.prefix, scope.filter), stats });
+  return { layer, admin, stats, purge, close: () => layer.close() };
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}
+
+/** What the purge API needs from the configuration in force. */
+export function purgeContextOf(snapshot: { readonly config: FlagsConfig; readonly table: RouteTable }): PurgeContext {
+  return {
+    settings: snapshot.config.settings.cache,
+    routeNames: new Set(snapshot.config.routes.map((r) => r.name)),
+    routeFor: (path) => {
+      const match = snapshot.table.match('GET', path);
+      return match.kind === 'matched' ? match.route.config.name : null;
+    },
+  };
+}

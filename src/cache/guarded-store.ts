@@ -1,0 +1,109 @@
+import type { Logger } from '../logging/logger.js';
+import { CacheUnavailableError, type CacheStore } from './cache-store.js';
+
+export interface GuardOptions {
+  /** Longest wait for one operation. */
+  readonly timeoutMs: number;
+  /** Consecutive failures that open the circuit. */
+  readonly failureThreshold?: number;
+  /** How long an open circuit refuses operations before letting one probe through. */
+  readonly openMs?: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Every cache operation through one gate: a timeout, and a circuit breaker so a slow or dead
+ * store costs requests nothing after a few failures — no command is even sent while the circuit
+ * is open, so nothing piles up. After `openMs` one operation probes; success closes the circuit.
+ * Failures surface as CacheUnavailableError, which the cache turns into BYPASS.
+ */
+export class GuardedStore {
+  private consecutiveFailures = 0;
+  private openUntil = 0;
+  private failures = 0;
+  private timeouts = 0;
+  private readonly threshold: number;
+  private readonly openMs: number;
+
+  constructor(
+    readonly inner: CacheStore,
+    private readonly options: GuardOptions,
+  ) {
+    this.threshold = options.failureThreshold ?? 3;
+    this.openMs = options.openMs ?? 1000;
+  }
+
+  get kind(): string {
+    return this.inner.kind;
+  }
+
+  get shared(): boolean {
+    return this.inner.shared;
+  }
+
+  /** False when a request should not even try the store. */
+  available(): boolean {
+    return this.inner.isAvailable() && Date.now() >= this.openUntil;
+  }
+
+  stats(): { kind: string; available: boolean; failures: number; timeouts: number; circuitOpen: boolean } {
+    return { kind: this.inner.kind, available: this.available(), failures: this.failures, timeouts: this.timeouts, circuitOpen: Date.now() < this.openUntil };
+  }
+
+  get(key: string): Promise<Buffer | null> {
+    return this.run('get', () => this.inner.get(key));
+  }
+
+  set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    return this.run('set', () => this.inner.set(key, value, ttlMs));
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.run('delete', () => this.inner.delete(key));
+  }
+
+  /** Purges scan the keyspace: they get their own, longer, time limit. */
+  deleteMatching(prefix: string, filter: ((key: string) => boolean) | undefined, timeoutMs: number): Promise<number> {
+    return this.run('purge', () => this.inner.deleteMatching(prefix, filter), timeoutMs);
+  }
+
+  tryLock(key: string, ttlMs: number): Promise<string | null> {
+    return this.run('lock', () => this.inner.tryLock(key, ttlMs));
+  }
+
+  unlock(key: string, token: string): Promise<void> {
+    return this.run('unlock', () => this.inner.unlock(key, token));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private async run<T>(op: string, work: () => Promise<T>, timeoutMs = this.options.timeoutMs): Promise<T> {
+    if (!this.inner.isAvailable()) throw new CacheUnavailableError(`cache store (${this.inner.kind}) is not connected`);
+    if (Date.now() < this.openUntil) throw new CacheUnavailableError(`cache store (${this.inner.kind}) circuit is open`);
+    if (this.inner.inProcess === true) return work();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.timeouts++;
+        reject(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      const result = await Promise.race([work(), timeout]);
+      this.consecutiveFailures = 0;
+      return result;
+    } catch (error) {
+      this.failures++;
+      this.consecutiveFailures++;
+      if (this.consecutiveFailures >= this.threshold && Date.now() >= this.openUntil) {
+        this.openUntil = Date.now() + this.openMs;
+        this.options.logger.warn(`cache store (${this.inner.kind}) failing; bypassing it for ${this.openMs} ms`, { cause: error instanceof Error ? error.message : String(error) });
+      }
+      throw error instanceof CacheUnavailableError ? error : new CacheUnavailableError(`cache ${op} failed`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,677 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import fresh from 'fresh';
+import type { CacheSettings, RouteCacheConfig } from '../config/types.js';
+import { sendProblem } from '../errors/problem.js';
+import { toUpstreamFailure } from '../errors/upstream-failure.js';
+import type { Logger } from '../logging/logger.js';
+import type { ForwardTarget, UpstreamProxy } from '../proxy/upstream-proxy.js';
+import { baseKey, cacheTarget, digest, FORWARDING_HEADERS, lockKey, normaliseHost, parseVary, requestView, variantKey } from './cache-key.js';
+import { ageSeconds, applyNotModified, clockedPolicyClass, decideStorage, evaluateLookup, staleIfErrorAllows, type Clock, type Policy, type PolicyClass, type StorageDecision } from './cache-policy.js';
+import { CacheStats, type CacheStatus } from './cache-stats.js';
+import { CacheUnavailableError } from './cache-store.js';
+import { decodeRecord, encodeRecord, type EntryMeta, type VaryMarker } from './entry-codec.js';
+import type { GuardedStore } from './guarded-store.js';
+import { fetchFromOrigin, originRequestFor, type OriginRequest } from './origin-fetch.js';
+
+export const CACHE_HEADER = 'x-switchyard-cache';
+
+/** One request to a legacy route whose `cache` block is on. */
+export interface CacheRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: string;
+  readonly cache: RouteCacheConfig;
+  readonly settings: CacheSettings;
+  readonly proxy: UpstreamProxy;
+  readonly target: ForwardTarget;
+}
+
+export interface HttpCacheOptions {
+  readonly store: GuardedStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long a key whose response was not storable skips request coalescing (hit-for-pass). */
+  readonly passMemoMs?: number;
+  /** How often a request waiting for another instance's fill looks for the entry. */
+  readonly lockPollMs?: number;
+}
+
+interface Keys {
+  /** Key of the URL's entry or Vary marker. */
+  readonly base: string;
+  /** Normalised host, as the policy's request view has it. */
+  readonly host: string;
+  /** Keyed request target (path and ordered query): the policy's URL. */
+  readonly url: string;
+}
+
+interface LoadedEntry {
+  readonly meta: EntryMeta;
+  readonly body: Buffer;
+  readonly policy: Policy;
+}
+
+interface Found {
+  readonly key: string;
+  readonly entry: LoadedEntry;
+  readonly view: Record<string, string>;
+  /** The URL's Vary marker when the entry is one of its variants (a refresh keeps its generation). */
+  readonly marker: VaryMarker | null;
+}
+
+type Lookup = ({ readonly kind: 'entry' } & Found) | { readonly kind: 'miss'; readonly key: string; readonly marker: VaryMarker | null };
+
+/** What the requests that waited for a leader get. */
+type Outcome = { readonly kind: 'entry'; readonly key: string; readonly entry: LoadedEntry; readonly status: CacheStatus } | { readonly kind: 'pass' } | { readonly kind: 'retry' };
+type Led = 'served' | 'retry';
+
+interface Lock {
+  release(): void;
+}
+
+/** Bodies that a response must not have (no Content-Length is sent for them). */
+const NO_BODY = new Set([204, 304]);
+/** Headers a 304 carries (RFC 9110 §15.4.5), besides ours. */
+const NOT_MODIFIED_HEADERS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age'];
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const MAX_ATTEMPTS = 3;
+const PASS_MEMO_LIMIT = 10_000;
+const VARY_MARKER_MIN_TTL_MS = 3_600_000;
+
+/**
+ * The response cache in front of legacy routes. Per request: build the key, look it up (one or
+ * two store reads), and serve HIT / STALE (stale-while-revalidate, refreshed in the background),
+ * or become the one request that asks legacy — conditionally when a stale entry has validators —
+ * while concurrent requests for the key wait for it (single-flight here, a short SET NX PX lock
+ * across instances). The leader streams legacy's answer to its client as it arrives and keeps a
+ * copy only while it fits `maxEntryBytes`. A cache that fails or is slow turns into BYPASS: the
+ * request goes to legacy through the ordinary proxy, and the client never sees the cache's error.
+ */
+export class HttpCache {
+  readonly stats = new CacheStats();
+  private readonly Policy: PolicyClass;
+  private readonly flights = new Map<string, Promise<Outcome>>();
+  private readonly passMemo = new Map<string, number>();
+  private readonly background = new Set<Promise<void>>();
+  /** Decoded records of an in-process store, by the stored Buffer: a hit skips JSON and policy parsing. */
+  private readonly decoded = new WeakMap<Buffer, Found>();
+  private readonly passMemoMs: number;
+  private readonly lockPollMs: number;
+  private closed = false;
+
+  constructor(private readonly options: HttpCacheOptions) {
+    this.Policy = clockedPolicyClass(options.clock);
+    this.passMemoMs = options.passMemoMs ?? 10_000;
+    this.lockPollMs = options.lockPollMs ?? 25;
+  }
+
+  get store(): GuardedStore {
+    return this.options.store;
+  }
+
+  /** Serves the request (from the cache, or from legacy through it); never throws. */
+  handle(c: CacheRequest): void {
+    const method = c.req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (UNSAFE_METHODS.has(method)) this.invalidateAfter(c);
+      return this.passThrough(c, 'BYPASS');
+    }
+    const h = c.req.headers;
+    // Ranges, preconditions and request bodies are legacy's business; an unreachable store too.
+    const uncacheableRequest = h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
+    if (uncacheableRequest || this.closed || !this.store.available()) return this.passThrough(c, 'BYPASS');
+    this.serve(c).catch((error: unknown) => {
+      if (!(error instanceof CacheUnavailableError)) this.options.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      if (!c.res.headersSent) this.passThrough(c, 'BYPASS');
+      else c.res.destroy();
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lookup and serving
+
+  private async serve(c: CacheRequest): Promise<void> {
+    const keys = this.keys(c);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const found = await this.lookup(c, keys);
+      let outcome: Outcome | Led;
+      if (found.kind === 'entry') {
+        const verdict = evaluateLookup(found.entry.policy, found.view, keys.url);
+        if (verdict.kind === 'fresh') return this.sendEntry(c, found.entry, 'HIT');
+        if (verdict.kind === 'stale-while-revalidate') {
+          this.sendEntry(c, found.entry, 'STALE');
+          return this.refreshInBackground(c, keys, found, verdict.conditionals);
+        }
+        outcome = await this.leadOrFollow(c, keys, found.key, found, found.marker, verdict.conditionals);
+      } else {
+        if (this.remembersPass(found.key)) return this.passThrough(c, 'MISS');
+        outcome = await this.leadOrFollow(c, keys, found.key, null, found.marker, {});
+      }
+      if (outcome === 'served') return;
+      if (outcome === 'retry' || outcome.kind === 'retry') continue;
+      if (outcome.kind === 'pass') return this.passThrough(c, 'MISS');
+      // Waited for a leader: its entry answers this request too if this request maps to its key.
+      if (this.expectedKey(c, keys, outcome.entry.meta) === outcome.key) return this.sendEntry(c, outcome.entry, outcome.status === 'MISS' ? 'HIT' : outcome.status);
+    }
+    this.passThrough(c, 'MISS');
+  }
+
+  private keys(c: CacheRequest): Keys {
+    const proto = 'encrypted' in c.req.socket && c.req.socket.encrypted === true ? 'https' : 'http';
+    const headers = c.req.headers;
+    let forwarded: Record<string, string | string[]> | null = null;
+    if (c.target.trustForwarded) {
+      forwarded = {};
+      for (const name of FORWARDING_HEADERS) {
+        const value = headers[name];
+        if (value !== undefined) forwarded[name] = value;
+      }
+    }
+    const authorization = headers.authorization;
+    const base = baseKey({
+      namespace: c.settings.namespace,
+      keyVersion: c.settings.keyVersion,
+      route: c.route,
+      path: c.target.path,
+      query: c.target.query,
+      host: headers.host ?? '',
+      proto,
+      forwarded,
+      credential: c.cache.allowAuthorized && authorization !== undefined ? digest(authorization) : null,
+    });
+    return { base, host: normaliseHost(headers.host, proto), url: cacheTarget(c.target.path, c.target.query) };
+  }
+
+  private view(c: CacheRequest, keys: Keys, vary: readonly string[]): Record<string, string> {
+    return requestView(c.req.headers, keys.host, vary, c.cache.allowAuthorized);
+  }
+
+  private expectedKey(c: CacheRequest, keys: Keys, meta: EntryMeta): string {
+    return meta.vary.length === 0 ? keys.base : variantKey(keys.base, meta.vary, this.view(c, keys, meta.vary), meta.generation);
+  }
+
+  private async lookup(c: CacheRequest, keys: Keys): Promise<Lookup> {
+    const value = await this.store.get(keys.base);
+    const known = value === null ? undefined : this.decoded.get(value);
+    if (known !== undefined) return { kind: 'entry', ...known, view: this.view(c, keys, known.entry.meta.vary) };
+    const record = decodeRecord(value ?? Buffer.alloc(0));
+    if (record === null) return { kind: 'miss', key: keys.base, marker: null };
+    if (record.kind === 'entry') return { kind: 'entry', ...this.loaded(value, keys.base, record.meta, record.body, c, keys, null) };
+    const key = variantKey(keys.base, record.vary, this.view(c, keys, record.vary), record.generation);
+    const variantValue = await this.store.get(key);
+    const knownVariant = variantValue === null ? undefined : this.decoded.get(variantValue);
+    if (knownVariant !== undefined) return { kind: 'entry', ...knownVariant, view: this.view(c, keys, knownVariant.entry.meta.vary), marker: record };
+    const variant = decodeRecord(variantValue ?? Buffer.alloc(0));
+    if (variant === null || variant.kind !== 'entry') return { kind: 'miss', key, marker: record };
+    return { kind: 'entry', ...this.loaded(variantValue, key, variant.meta, variant.body, c, keys, record) };
+  }
+
+  private loaded(value: Buffer | null, key: string, meta: EntryMeta, body: Buffer, c: CacheRequest, keys: Keys, marker: VaryMarker | null): Found {
+    const found: Found = { key, entry: { meta, body, policy: this.Policy.fromObject(meta.policy) }, view: this.view(c, keys, meta.vary), marker };
+    // Only an in-process store hands back the same Buffer again; policies are read-only.
+    if (value !== null && this.store.inner.inProcess === true) this.decoded.set(value, found);
+    return found;
+  }
+
+  private sendEntry(c: CacheRequest, entry: LoadedEntry, status: CacheStatus): void {
+    this.stats.count(c.route, status);
+    const headers: OutgoingHttpHeaders = { ...entry.meta.headers };
+    if (!NO_BODY.has(entry.meta.status)) headers['content-length'] = entry.body.length;
+    headers['age'] = String(ageSeconds(entry.policy));
+    headers[CACHE_HEADER] = status;
+    if (c.res.destroyed) return;
+    if (entry.meta.status === 200 && clientHasIt(c.req.headers, headers)) {
+      c.res.writeHead(304, notModifiedHeaders(headers));
+      c.res.end();
+      return;
+    }
+    c.res.writeHead(entry.meta.status, headers);
+    c.res.end(c.req.method === 'HEAD' ? undefined : entry.body);
+  }
+
+  private passThrough(c: CacheRequest, status: CacheStatus): void {
+    this.stats.count(c.route, status);
+    if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, status);
+    c.proxy.forward(c.req, c.res, c.target);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Asking legacy: one leader per key, the others wait for its outcome
+
+  private async leadOrFollow(c: CacheRequest, keys: Keys, key: string, stale: Found | null, marker: VaryMarker | null, conditionals: Readonly<Record<string, string>>): Promise<Outcome | Led> {
+    const inFlight = this.flights.get(key);
+    if (inFlight !== undefined) return inFlight;
+    const settle = this.openFlight(key);
+    try {
+      return await this.lead(c, keys, key, stale, marker, conditionals, settle);
+    } finally {
+      // Followers were answered as soon as the outcome was known; the flight stays registered
+      // until the entry is written, so a request arriving in between joins instead of missing.
+      settle({ kind: 'pass' });
+      this.flights.delete(key);
+    }
+  }
+
+  private openFlight(key: string): (outcome: Outcome) => void {
+    let resolve!: (outcome: Outcome) => void;
+    this.flights.set(key, new Promise<Outcome>((r) => (resolve = r)));
+    let settled = false;
+    return (outcome) => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+  }
+
+  private async lead(c: CacheRequest, keys: Keys, key: string, stale: Found | null, marker: VaryMarker | null, conditionals: Readonly<Record<string, string>>, settle: (o: Outcome) => void): Promise<Led> {
+    const origin = this.originRequest(c);
+    const lock = await this.acquireLock(c, key, stale);
+    if (lock === 'found') {
+      settle({ kind: 'retry' });
+      return 'retry';
+    }
+    try {
+      let response: IncomingMessage;
+      try {
+        response = await fetchFromOrigin(c.proxy, origin, conditionals);
+      } catch (error) {
+        if (stale !== null && staleIfErrorAllows(stale.entry.policy, stale.view, keys.url)) {
+          settle({ kind: 'entry', key, entry: stale.entry, status: 'STALE' });
+          this.sendEntry(c, stale.entry, 'STALE');
+          return 'served';
+        }
+        settle({ kind: 'pass' });
+        this.failed(c, error);
+        return 'served';
+      }
+      return await this.onResponse(c, true, keys, key, stale, marker, response, settle, lock);
+    } finally {
+      lock?.release();
+    }
+  }
+
+  /**
+   * Legacy answered: revalidated (304), failed with a usable stale entry (5xx + stale-if-error),
+   * or a full response to store — or to stream through when it is not storable or too large.
+   * `toClient` is false for background refreshes.
+   */
+  private async onResponse(c: CacheRequest, toClient: boolean, keys: Keys, key: string, stale: Found | null, marker: VaryMarker | null, response: IncomingMessage, settle: (o: Outcome) => void, lock: Lock | null): Promise<Led> {
+    const status = response.statusCode ?? 502;
+    const headers = response.headers;
+    const settings = { url: keys.url, cache: c.cache, keepStaleSeconds: c.settings.keepStaleSeconds };
+
+    if (status === 304 && stale !== null) {
+      response.resume();
+      const updated = applyNotModified(this.Policy, stale.entry.meta, headers, { ...settings, view: stale.view });
+      if (!updated.ok) {
+        // A 304 whose validators do not match what we hold: forget the entry, ask again in full.
+        await this.deleteQuietly(key);
+        settle({ kind: 'retry' });
+        return 'retry';
+      }
+      const decision = updated.decision;
+      const policy = decision.store ? decision.policy : new this.Policy({ method: 'GET', url: keys.url, headers: stale.view }, { status: stale.entry.meta.status, headers: updated.headers });
+      const meta: EntryMeta = { ...stale.entry.meta, headers: updated.headers, policy: policy.toObject(), storedAt: this.options.clock() };
+      const value = encodeRecord({ kind: 'entry', meta, body: stale.entry.body });
+      const entry = this.decodeEntry(value);
+      settle(decision.store ? { kind: 'entry', key, entry, status: 'REVALIDATED' } : { kind: 'pass' });
+      // Written first, so the client's answer implies every instance sees the refreshed entry.
+      if (decision.store) await this.writeQuietly(key, value, decision.storeTtlMs);
+      else await this.deleteQuietly(key);
+      lock?.release();
+      if (toClient) this.sendEntry(c, entry, 'REVALIDATED');
+      return 'served';
+    }
+
+    if (status >= 500 && stale !== null && staleIfErrorAllows(stale.entry.policy, stale.view, keys.url, status)) {
+      response.resume();
+      settle({ kind: 'entry', key, entry: stale.entry, status: 'STALE' });
+      if (toClient) this.sendEntry(c, stale.entry, 'STALE');
+      return 'served';
+    }
+
+    const vary = parseVary(headers.vary);
+    const view = this.view(c, keys, vary === '*' ? [] : vary);
+    const decision = decideStorage(this.Policy, { ...settings, view, status, headers });
+    const declared = contentLength(headers);
+    if (!decision.store || (declared !== undefined && declared > c.cache.maxEntryBytes)) {
+      settle({ kind: 'pass' });
+      lock?.release();
+      this.rememberPass(key);
+      // Legacy's current answer is not storable: what we held for the URL is outdated.
+      if (stale !== null && status < 500) await this.deleteQuietly(key);
+      await this.streamThrough(toClient ? c : null, response, status, headers, null);
+      return 'served';
+    }
+
+    const generation = decision.vary.length === 0 ? '' : marker !== null && sameList(marker.vary, decision.vary) ? marker.generation : randomBytes(6).toString('hex');
+    const storeKey = decision.vary.length === 0 ? keys.base : variantKey(keys.base, decision.vary, view, generation);
+    await this.streamThrough(toClient ? c : null, response, status, headers, {
+      limit: c.cache.maxEntryBytes,
+      overflow: () => {
+        settle({ kind: 'pass' });
+        lock?.release();
+        this.rememberPass(key);
+      },
+      complete: async (chunks) => {
+        const meta: EntryMeta = {
+          status,
+          headers: storedHeaders(headers),
+          policy: decision.policy.toObject(),
+          vary: decision.vary,
+          generation,
+          route: c.route,
+          target: keys.url,
+          storedAt: this.options.clock(),
+        };
+        const value = encodeRecord({ kind: 'entry', meta, body: chunks });
+        settle({ kind: 'entry', key: storeKey, entry: this.decodeEntry(value), status: 'MISS' });
+        await this.write(keys.base, storeKey, value, decision, generation);
+      },
+      abort: () => settle({ kind: 'pass' }),
+    });
+    return 'served';
+  }
+
+  /**
+   * Sends legacy's response to the client as it arrives (or a 304 when the client already has
+   * it), optionally keeping a copy while it stays within `capture.limit` (then stored before the
+   * response ends). While copying, the
+   * client's pace does not hold legacy up (the copy is in memory anyway); once the response is
+   * too large to keep, backpressure applies and nothing is buffered beyond the socket's own.
+   */
+  private streamThrough(
+    c: CacheRequest | null,
+    response: IncomingMessage,
+    status: number,
+    headers: IncomingHttpHeaders,
+    capture: { limit: number; overflow(): void; complete(chunks: Buffer[]): Promise<void>; abort(): void } | null,
+  ): Promise<void> {
+    const res = c?.res ?? null;
+    let sending = false;
+    if (c !== null && res !== null) {
+      this.stats.count(c.route, 'MISS');
+      const out: OutgoingHttpHeaders = { ...headers, [CACHE_HEADER]: 'MISS' };
+      delete out['transfer-encoding'];
+      if (!res.destroyed && !res.headersSent) {
+        if (status === 200 && clientHasIt(c.req.headers, out)) {
+          res.writeHead(304, notModifiedHeaders(out));
+          res.end();
+        } else {
+          res.writeHead(status, out);
+          if (c.req.method === 'HEAD') res.end();
+          else sending = true;
+        }
+      }
+    }
+    return new Promise<void>((resolve) => {
+      let chunks: Buffer[] | null = capture === null ? null : [];
+      let size = 0;
+      let ended = false;
+      let completing = false;
+      const useless = (): boolean => !sending && chunks === null;
+      response.on('data', (chunk: Buffer) => {
+        if (chunks !== null) {
+          size += chunk.length;
+          if (size > (capture?.limit ?? 0)) {
+            chunks = null;
+            capture?.overflow();
+          } else chunks.push(chunk);
+        }
+        if (sending && res !== null) {
+          if (!res.write(chunk) && chunks === null) {
+            response.pause();
+            res.once('drain', () => response.resume());
+          }
+        } else if (useless()) response.destroy();
+      });
+      response.once('end', () => {
+        ended = true;
+        if (chunks === null || capture === null) {
+          if (sending) res?.end();
+          return;
+        }
+        // The entry is written (within the store's operation timeout) before the response ends:
+        // once a client has it, every instance sharing the store can answer from it.
+        completing = true;
+        void capture
+          .complete(chunks)
+          .catch(() => {
+            // Writes never throw (writeQuietly); a bug here must still end the response.
+          })
+          .finally(() => {
+            if (sending) res?.end();
+            resolve();
+          });
+      });
+      response.on('error', () => {
+        // 'close' follows and handles it.
+      });
+      response.once('close', () => {
+        if (!ended) {
+          if (sending) res?.destroy();
+          capture?.abort();
+        }
+        if (!completing) resolve();
+      });
+      res?.once('close', () => {
+        if (res.writableFinished) return;
+        sending = false;
+        if (useless()) response.destroy();
+        else response.resume();
+      });
+    });
+  }
+
+  private failed(c: CacheRequest, error: unknown): void {
+    const failure = toUpstreamFailure(c.proxy.config.name, error);
+    this.options.logger.warn(`cache fill from upstream \`${c.proxy.config.name}\` failed`, { route: c.route, code: failure.code, cause: error instanceof Error ? error.message : String(error) });
+    this.stats.count(c.route, 'MISS');
+    if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, 'MISS');
+    sendProblem(c.res, failure, { route: c.route, upstream: c.proxy.config.name });
+  }
+
+  private originRequest(c: CacheRequest): OriginRequest {
+    return originRequestFor(c.req, c.target, new URL(c.proxy.config.url).host, c.proxy.config.preserveHost);
+  }
+
+  private decodeEntry(value: Buffer): LoadedEntry {
+    const record = decodeRecord(value);
+    if (record === null || record.kind !== 'entry') throw new Error('cache entry did not round-trip');
+    return { meta: record.meta, body: record.body, policy: this.Policy.fromObject(record.meta.policy) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Stale-while-revalidate
+
+  private refreshInBackground(c: CacheRequest, keys: Keys, found: Found, conditionals: Readonly<Record<string, string>>): void {
+    if (this.closed || this.flights.has(found.key)) return;
+    const origin = this.originRequest(c);
+    const settle = this.openFlight(found.key);
+    const task = (async (): Promise<void> => {
+      let lock: Lock | null = null;
+      if (this.store.shared) {
+        const taken = await this.tryLockOnce(c, found.key);
+        if (taken === 'held') return; // another instance is refreshing it
+        lock = taken;
+      }
+      try {
+        let response: IncomingMessage;
+        try {
+          response = await fetchFromOrigin(c.proxy, origin, conditionals);
+        } catch {
+          return; // the stale entry stays; the next request tries again
+        }
+        const led = await this.onResponse(c, false, keys, found.key, found, found.marker, response, settle, lock);
+        if (led === 'retry') await this.deleteQuietly(found.key);
+      } finally {
+        lock?.release();
+      }
+    })()
+      .catch((error: unknown) => this.options.logger.warn('background cache refresh failed', { route: c.route, cause: error instanceof Error ? error.message : String(error) }))
+      .finally(() => {
+        settle({ kind: 'pass' });
+        this.flights.delete(found.key);
+        this.background.delete(task);
+      });
+    this.background.add(task);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cross-instance lock
+
+  /**
+   * For shared stores: take the key's fill lock, or wait for the instance holding it to store
+   * the entry ('found': look it up again). Store trouble or a lock held past its lifetime means
+   * no lock: this instance asks legacy itself rather than wait longer.
+   */
+  private async acquireLock(c: CacheRequest, key: string, stale: Found | null): Promise<Lock | 'found' | null> {
+    if (!this.store.shared) return null;
+    const deadline = Date.now() + c.settings.lockTtlMs;
+    for (;;) {
+      const taken = await this.tryLockOnce(c, key);
+      if (taken === null) return null;
+      if (taken !== 'held') return taken;
+      if (Date.now() >= deadline) return null;
+      await delay(this.lockPollMs);
+      try {
+        const record = decodeRecord((await this.store.get(key)) ?? Buffer.alloc(0));
+        if (record !== null && (record.kind === 'vary' || stale === null || record.meta.storedAt !== stale.entry.meta.storedAt)) return 'found';
+      } catch {
+        return null;
+      }
+    }
+  }
+
+  private async tryLockOnce(c: CacheRequest, key: string): Promise<Lock | 'held' | null> {
+    const name = lockKey(c.settings.namespace, c.settings.keyVersion, key);
+    let token: string | null;
+    try {
+      token = await this.store.tryLock(name, c.settings.lockTtlMs);
+    } catch {
+      return null;
+    }
+    if (token === null) return 'held';
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.store.unlock(name, token).catch(() => {
+          // The lock expires by itself.
+        });
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes, invalidation, purges
+
+  private async write(base: string, storeKey: string, value: Buffer, decision: Extract<StorageDecision, { store: true }>, generation: string): Promise<void> {
+    if (decision.vary.length > 0) {
+      const marker = encodeRecord({ kind: 'vary', vary: decision.vary, generation });
+      if (!(await this.writeQuietly(base, marker, Math.max(decision.storeTtlMs, VARY_MARKER_MIN_TTL_MS)))) return;
+    }
+    await this.writeQuietly(storeKey, value, decision.storeTtlMs);
+  }
+
+  private async writeQuietly(key: string, value: Buffer, ttlMs: number): Promise<boolean> {
+    try {
+      await this.store.set(key, value, ttlMs);
+      return true;
+    } catch (error) {
+      this.options.logger.debug('cache write skipped', { cause: error instanceof Error ? error.message : String(error) });
+      return false;
+    }
+  }
+
+  private async deleteQuietly(key: string): Promise<void> {
+    try {
+      await this.store.delete(key);
+    } catch {
+      // Expires by itself.
+    }
+  }
+
+  /** RFC 9111 §4.4: a successful unsafe request invalidates the stored responses for its URL. */
+  private invalidateAfter(c: CacheRequest): void {
+    const keys = this.keys(c);
+    c.res.once('finish', () => {
+      if (c.res.statusCode >= 400 || !this.store.available()) return;
+      this.passMemo.delete(keys.base);
+      // Deleting the entry or the Vary marker orphans every variant (see variantKey).
+      void this.deleteQuietly(keys.base);
+    });
+  }
+
+  /** Deletes every key under `prefix` that passes `filter` (see cache-purge.ts). */
+  async purge(prefix: string, filter?: (key: string) => boolean): Promise<number> {
+    this.passMemo.clear();
+    return this.store.deleteMatching(prefix, filter, 30_000);
+  }
+
+  private rememberPass(key: string): void {
+    if (this.passMemo.size >= PASS_MEMO_LIMIT) {
+      const oldest = this.passMemo.keys().next();
+      if (oldest.done !== true) this.passMemo.delete(oldest.value);
+    }
+    this.passMemo.set(key, this.options.clock() + this.passMemoMs);
+  }
+
+  private remembersPass(key: string): boolean {
+    const until = this.passMemo.get(key);
+    if (until === undefined) return false;
+    if (until > this.options.clock()) return true;
+    this.passMemo.delete(key);
+    return false;
+  }
+
+  /** Waits (briefly) for background refreshes, then closes the store. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.race([Promise.allSettled([...this.background]), delay(2_000)]);
+    await this.store.close();
+  }
+}
+
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
+function contentLength(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['content-length'];
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Origin headers as stored: no framing (the stored body's length is exact), no hop-by-hop. */
+function storedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    // Age is recomputed on every use (the policy holds the origin's own Age).
+    if (value === undefined || name === 'content-length' || name === 'transfer-encoding' || name === 'age') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The client's conditional (If-None-Match / If-Modified-Since) matches: it may get a 304. */
+function clientHasIt(request: IncomingHttpHeaders, response: OutgoingHttpHeaders): boolean {
+  if (request['if-none-match'] === undefined && request['if-modified-since'] === undefined) return false;
+  const etag = response['etag'];
+  const lastModified = response['last-modified'];
+  return fresh(request, { etag: typeof etag === 'string' ? etag : undefined, 'last-modified': typeof lastModified === 'string' ? lastModified : undefined });
+}
+
+function notModifiedHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name of NOT_MODIFIED_HEADERS) if (headers[name] !== undefined) out[name] = headers[name];
+  out[CACHE_HEADER] = headers[CACHE_HEADER];
+  return out;
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
+import type { CacheStore } from './cache-store.js';
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Per-command timeout: a slow Redis fails the command instead of holding the request. */
+  readonly commandTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+const UNLOCK_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const SCAN_COUNT = 1000;
+const DELETE_BATCH = 500;
+
+/**
+ * The shared store (REDIS_URL). Built to fail fast and heal by itself: no offline queue (a
+ * command while disconnected fails at once instead of piling up), no per-command retries, a
+ * command timeout, and reconnection forever with a capped back-off, so the cache comes back
+ * when Redis does. Values are binary strings with a PX expiry; locks are SET NX PX with a
+ * random token, released by a compare-and-delete script.
+ */
+export class RedisStore implements CacheStore {
+  readonly kind = 'redis';
+  readonly shared = true;
+  private readonly redis: Redis;
+  private lastErrorLog = 0;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.redis = new Redis(options.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: Math.max(500, options.commandTimeoutMs * 5),
+      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+      // Never wait for a reply that a dead connection will not bring.
+      enableReadyCheck: true,
+    });
+    this.redis.on('error', (error: Error) => {
+      const now = Date.now();
+      if (now - this.lastErrorLog < 10_000) return;
+      this.lastErrorLog = now;
+      options.logger.warn('cache store (redis) unavailable; requests bypass the cache until it is back', { cause: error.message });
+    });
+    this.redis.on('ready', () => options.logger.info('cache store (redis) connected'));
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(key);
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    await this.redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.redis.unlink(key)) > 0;
+  }
+
+  async deleteMatching(prefix: string, filter?: (key: string) => boolean): Promise<number> {
+    let deleted = 0;
+    let batch: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const keys = batch;
+      batch = [];
+      deleted += await this.redis.unlink(...keys);
+    };
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (const key of keys) {
+        if (filter !== undefined && !filter(key)) continue;
+        batch.push(key);
+        if (batch.length >= DELETE_BATCH) await flush();
+      }
+    } while (cursor !== '0');
+    await flush();
+    return deleted;
+  }
+
+  async tryLock(key: string, ttlMs: number): Promise<string | null> {
+    const token = randomUUID();
+    const ok = await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    return ok === 'OK' ? token : null;
+  }
+
+  async unlock(key: string, token: string): Promise<void> {
+    await this.redis.eval(UNLOCK_SCRIPT, 1, key, token);
+  }
+
+  isAvailable(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  close(): Promise<void> {
+    this.redis.disconnect();
+    return Promise.resolve();
+  }
+}
+
+/** Escapes Redis glob metacharacters so a key prefix matches literally. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}

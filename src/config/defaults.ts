@@ -1,0 +1,82 @@
+import type { RouteShadowConfig, ShadowSettings, CacheSettings, RouteCacheConfig, Settings, StickinessSource } from './types.js';
+
+/** Every default in one place: the schema, the validator and the docs read them from here. */
+export const UPSTREAM_DEFAULTS = Object.freeze({
+  maxInFlight: 16,
+  maxQueue: 256,
+  queueTimeoutMs: 10_000,
+  connectTimeoutMs: 2_000,
+  responseTimeoutMs: 30_000,
+  keepAlive: true,
+  preserveHost: true,
+  retryAfterSeconds: 1,
+});
+
+export const DEFAULT_STICKINESS: readonly StickinessSource[] = Object.freeze([Object.freeze({ header: 'X-User-Id' })]);
+
+export const CACHE_SETTINGS_DEFAULTS: CacheSettings = Object.freeze({
+  namespace: 'switchyard',
+  keyVersion: 1,
+  operationTimeoutMs: 100,
+  lockTtlMs: 10_000,
+  keepStaleSeconds: 300,
+  memoryMaxBytes: 64 * 1024 * 1024,
+});
+
+export const SHADOW_SETTINGS_DEFAULTS: ShadowSettings = Object.freeze({
+  maxConcurrent: 64,
+  breakerFailures: 5,
+  breakerCooldownMs: 10_000,
+  maxSamples: 50,
+  maxCompareBytes: 1024 * 1024,
+  // Diffy's defaults: a field is a real difference when raw exceeds noise by > 20% and > 0.03%.
+  noiseRelativeThreshold: 0.2,
+  noiseAbsoluteThreshold: 0.0003,
+  namespace: 'switchyard',
+});
+
+export const ROUTE_SHADOW_DEFAULTS: RouteShadowConfig = Object.freeze({
+  percentage: 100,
+  allowUnsafeMethods: false,
+  timeoutMs: 5_000,
+  maxConcurrent: 16,
+  maxBodyBytes: 1024 * 1024,
+  noisePercentage: 10,
+  compareHeaders: Object.freeze(['content-type']),
+  ignore: Object.freeze([]),
+  unordered: Object.freeze([]),
+  tolerance: Object.freeze({}),
+  normalizeText: false,
+  redactHeaders: Object.freeze([]),
+});
+
+export const SETTINGS_DEFAULTS: Settings = Object.freeze({
+  exposeDecisionHeaders: true,
+  stickiness: DEFAULT_STICKINESS,
+  trustForwardedHeaders: false,
+  cache: CACHE_SETTINGS_DEFAULTS,
+  shadow: SHADOW_SETTINGS_DEFAULTS,
+  flagContext: Object.freeze({ sessionId: Object.freeze([]), properties: Object.freeze({}) }),
+});
+
+/** A route's `cache` block: what each omitted field means. */
+export const ROUTE_CACHE_DEFAULTS: RouteCacheConfig = Object.freeze({
+  defaultTtlSeconds: 60,
+  maxTtlSeconds: 86_400,
+  cacheUnmarked: false,
+  staleWhileRevalidateSeconds: 0,
+  staleIfErrorSeconds: 0,
+  maxEntryBytes: 1024 * 1024,
+  allowAuthorized: false,
+});
+
+export const ROUTE_DEFAULTS = Object.freeze({
+  pinned: false,
+  percentage: 0,
+});
+
+export const DEFAULT_FLAGS_DIR = 'flags';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '0.0.0.0';
+/** Tokens shorter than this are refused at start-up: guessable tokens are no protection. */
+export const MIN_TOKEN_LENGTH = 16;

@@ -1,0 +1,110 @@
+import { ConfigError, type ConfigIssue } from '../errors/switchyard-error.js';
+import { LOG_LEVELS, type LogLevel } from '../logging/logger.js';
+import { DEFAULT_FLAGS_DIR, DEFAULT_HOST, DEFAULT_PORT, MIN_TOKEN_LENGTH } from './defaults.js';
+
+/** Process-level options: from the environment, overridable on the command line. */
+export interface ServiceOptions {
+  readonly flagsDir: string;
+  readonly port: number;
+  readonly host: string;
+  /** USE_LEGACY: every route to legacy (the seed's kill switch). */
+  readonly useLegacy: boolean;
+  readonly overrideToken: string | null;
+  readonly adminToken: string | null;
+  readonly handlersModule: string | null;
+  readonly watch: boolean;
+  readonly logLevel: LogLevel;
+}
+
+const CLI_FLAGS: Record<string, keyof ServiceOptions> = {
+  '--flags': 'flagsDir',
+  '--port': 'port',
+  '--host': 'host',
+  '--handlers': 'handlersModule',
+  '--log-level': 'logLevel',
+};
+
+/**
+ * Reads the service options. Every malformed value is reported with the variable (or CLI flag)
+ * that carried it, all at once, as a ConfigError: a typo in USE_LEGACY must stop the process,
+ * not silently route users to the new side.
+ */
+export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string[] = []): ServiceOptions {
+  const issues: ConfigIssue[] = [];
+  const raw: Record<string, { value: string; from: string }> = {};
+  const fromEnv = (key: keyof ServiceOptions, ...names: string[]): void => {
+    for (const name of names) {
+      const value = env[name];
+      if (value !== undefined && value !== '') {
+        raw[key] = { value, from: name };
+        return;
+      }
+    }
+  };
+  fromEnv('flagsDir', 'SWITCHYARD_FLAGS_DIR');
+  fromEnv('port', 'SWITCHYARD_PORT', 'PORT');
+  fromEnv('host', 'SWITCHYARD_HOST');
+  fromEnv('useLegacy', 'USE_LEGACY');
+  fromEnv('overrideToken', 'SWITCHYARD_OVERRIDE_TOKEN');
+  fromEnv('adminToken', 'SWITCHYARD_ADMIN_TOKEN');
+  fromEnv('handlersModule', 'SWITCHYARD_HANDLERS');
+  fromEnv('watch', 'SWITCHYARD_WATCH');
+  fromEnv('logLevel', 'SWITCHYARD_LOG_LEVEL');
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const key = CLI_FLAGS[flag];
+    if (key === undefined) {
+      issues.push({ file: '<argv>', field: flag, reason: `unknown option (known: ${Object.keys(CLI_FLAGS).join(', ')})` });
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === '') issues.push({ file: '<argv>', field: flag, reason: 'needs a value' });
+    else raw[key] = { value, from: flag };
+  }
+
+  const issue = (key: string, reason: string): void => {
+    const from = raw[key]?.from ?? key;
+    issues.push({ file: from.startsWith('--') ? '<argv>' : '<env>', field: from, reason });
+  };
+  const bool = (key: keyof ServiceOptions, fallback: boolean): boolean => {
+    const v = raw[key]?.value.trim().toLowerCase();
+    if (v === undefined) return fallback;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    issue(key, `must be true, false, 1 or 0 (got ${JSON.stringify(raw[key]?.value)})`);
+    return fallback;
+  };
+  const token = (key: keyof ServiceOptions): string | null => {
+    const v = raw[key]?.value;
+    if (v === undefined) return null;
+    if (v.length < MIN_TOKEN_LENGTH) issue(key, `must be at least ${MIN_TOKEN_LENGTH} characters (a short token is guessable)`);
+    return v;
+  };
+
+  let port = DEFAULT_PORT;
+  if (raw['port']) {
+    port = Number(raw['port'].value);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) issue('port', `must be an integer from 0 to 65535 (got ${JSON.stringify(raw['port'].value)})`);
+  }
+  let logLevel: LogLevel = 'info';
+  if (raw['logLevel']) {
+    const v = raw['logLevel'].value as LogLevel;
+    if (LOG_LEVELS.includes(v)) logLevel = v;
+    else issue('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const options: ServiceOptions = {
+    flagsDir: raw['flagsDir']?.value ?? DEFAULT_FLAGS_DIR,
+    port,
+    host: raw['host']?.value ?? DEFAULT_HOST,
+    useLegacy: bool('useLegacy', false),
+    overrideToken: token('overrideToken'),
+    adminToken: token('adminToken'),
+    handlersModule: raw['handlersModule']?.value ?? null,
+    watch: bool('watch', true),
+    logLevel,
+  };
+  if (issues.length > 0) throw new ConfigError(issues);
+  return Object.freeze(options);
+}

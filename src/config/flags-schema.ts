@@ -1,0 +1,203 @@
+import { CACHE_SETTINGS_DEFAULTS, ROUTE_CACHE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SHADOW_SETTINGS_DEFAULTS, UPSTREAM_DEFAULTS } from './defaults.js';
+
+/**
+ * JSON Schema (draft-07, the dialect editors' YAML plugins understand best) for files in `flags/`.
+ * `flags/schema.json` is generated from this (`npm run schema`) and a test keeps the two equal,
+ * so the file editors validate against is exactly the one start-up enforces.
+ */
+const millis = (description: string, fallback: number) => ({ type: 'integer', minimum: 1, maximum: 3_600_000, default: fallback, description });
+
+const stickinessSource = {
+  type: 'object',
+  description: 'Where the sticky rollout value comes from.',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    header: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'Request header name, e.g. X-User-Id.' },
+    cookie: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'Cookie name.' },
+  },
+} as const;
+
+const stickiness = { type: 'array', items: stickinessSource, minItems: 1, maxItems: 8 } as const;
+
+const name = { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,62}$', description: 'Lower-case letters, digits, dot, dash, underscore.' } as const;
+
+const pathPrefix = { type: 'string', pattern: '^/[^?#\\s]*$', description: 'Literal path prefix to remove before forwarding, e.g. /flask.' } as const;
+
+const seconds = (description: string, fallback: number) => ({ type: 'integer', minimum: 0, maximum: 31_536_000, default: fallback, description });
+
+const routeCache = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Cache legacy responses for this route (RFC 9111 shared-cache rules, plus these overrides).',
+  properties: {
+    enabled: { type: 'boolean', default: true, description: 'false turns the block off without deleting it.' },
+    defaultTtlSeconds: seconds('Freshness when the origin gives none (no max-age, s-maxage or Expires).', ROUTE_CACHE_DEFAULTS.defaultTtlSeconds),
+    maxTtlSeconds: seconds("Upper bound on any freshness lifetime, the origin's included.", ROUTE_CACHE_DEFAULTS.maxTtlSeconds),
+    cacheUnmarked: { type: 'boolean', default: ROUTE_CACHE_DEFAULTS.cacheUnmarked, description: 'Also store responses the origin did not mark cacheable (no public, max-age, s-maxage, no-cache or Expires). Never overrides private, no-store, Set-Cookie or Authorization.' },
+    staleWhileRevalidateSeconds: seconds('Serve stale while refreshing in the background, unless the origin says otherwise.', ROUTE_CACHE_DEFAULTS.staleWhileRevalidateSeconds),
+    staleIfErrorSeconds: seconds('Serve stale when legacy fails or times out, unless the origin says otherwise.', ROUTE_CACHE_DEFAULTS.staleIfErrorSeconds),
+    maxEntryBytes: { type: 'integer', minimum: 1, maximum: 512 * 1024 * 1024, default: ROUTE_CACHE_DEFAULTS.maxEntryBytes, description: 'Larger responses stream through uncached.' },
+    allowAuthorized: { type: 'boolean', default: ROUTE_CACHE_DEFAULTS.allowAuthorized, description: 'Store answers to requests with Authorization, keyed per credential.' },
+  },
+} as const;
+
+const pointerList = (description: string) => ({ type: 'array', items: { type: 'string', pattern: '^(/[^/]*)+$' }, maxItems: 200, description });
+
+const routeShadow = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Mirror requests to the side that did not serve and diff the responses (never delays the client).',
+  properties: {
+    enabled: { type: 'boolean', default: true, description: 'false turns the block off without deleting it.' },
+    percentage: { type: 'integer', minimum: 0, maximum: 100, default: ROUTE_SHADOW_DEFAULTS.percentage, description: 'Sticky share of requests mirrored.' },
+    allowUnsafeMethods: { type: 'boolean', default: false, description: 'Also mirror POST/PUT/PATCH/DELETE (by default only GET, HEAD, OPTIONS).' },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000, default: ROUTE_SHADOW_DEFAULTS.timeoutMs },
+    maxConcurrent: { type: 'integer', minimum: 1, maximum: 10_000, default: ROUTE_SHADOW_DEFAULTS.maxConcurrent },
+    maxBodyBytes: { type: 'integer', minimum: 0, maximum: 64 * 1024 * 1024, default: ROUTE_SHADOW_DEFAULTS.maxBodyBytes, description: 'Request bodies buffered for mirroring up to this size.' },
+    noisePercentage: { type: 'integer', minimum: 0, maximum: 100, default: ROUTE_SHADOW_DEFAULTS.noisePercentage, description: 'Share of mirrored safe requests for which the serving side is called twice to measure noise.' },
+    compareHeaders: { type: 'array', items: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }, default: ['content-type'] },
+    ignore: pointerList('JSON Pointers (with * for any key or index) ignored in both bodies, e.g. /items/*/updated_at.'),
+    unordered: pointerList('JSON Pointers of arrays compared as unordered sets.'),
+    tolerance: { type: 'object', propertyNames: { pattern: '^(/[^/]*)+$' }, additionalProperties: { type: 'number', minimum: 0 }, description: 'Numeric tolerance by JSON Pointer.' },
+    normalizeText: { type: 'boolean', default: false, description: 'Compare non-JSON text ignoring CRLF/LF and trailing whitespace.' },
+    redactHeaders: { type: 'array', items: { type: 'string' }, default: [], description: 'Headers redacted in stored samples, besides Authorization, Cookie and Set-Cookie.' },
+  },
+} as const;
+
+const settingsShadow = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Process-wide shadow settings (results in Redis when REDIS_URL is set, else in memory).',
+  properties: {
+    maxConcurrent: { type: 'integer', minimum: 1, maximum: 100_000, default: SHADOW_SETTINGS_DEFAULTS.maxConcurrent },
+    breakerFailures: { type: 'integer', minimum: 1, maximum: 1000, default: SHADOW_SETTINGS_DEFAULTS.breakerFailures, description: 'Consecutive shadow failures that open the breaker.' },
+    breakerCooldownMs: { type: 'integer', minimum: 1, maximum: 3_600_000, default: SHADOW_SETTINGS_DEFAULTS.breakerCooldownMs },
+    maxSamples: { type: 'integer', minimum: 0, maximum: 10_000, default: SHADOW_SETTINGS_DEFAULTS.maxSamples, description: 'Mismatch samples kept per route.' },
+    maxCompareBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: SHADOW_SETTINGS_DEFAULTS.maxCompareBytes, description: 'Bodies beyond this compare by hash only.' },
+    noiseRelativeThreshold: { type: 'number', minimum: 0, maximum: 1, default: SHADOW_SETTINGS_DEFAULTS.noiseRelativeThreshold },
+    noiseAbsoluteThreshold: { type: 'number', minimum: 0, maximum: 1, default: SHADOW_SETTINGS_DEFAULTS.noiseAbsoluteThreshold },
+    namespace: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: SHADOW_SETTINGS_DEFAULTS.namespace },
+  },
+} as const;
+
+const settingsCache = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Process-wide cache settings (the store is Redis when REDIS_URL is set, else in memory).',
+  properties: {
+    namespace: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: CACHE_SETTINGS_DEFAULTS.namespace, description: 'First part of every cache key: letters, digits, dot, dash, underscore.' },
+    keyVersion: { type: 'integer', minimum: 1, maximum: 1_000_000, default: CACHE_SETTINGS_DEFAULTS.keyVersion, description: 'Part of every key: bump it to invalidate everything.' },
+    operationTimeoutMs: { type: 'integer', minimum: 1, maximum: 10_000, default: CACHE_SETTINGS_DEFAULTS.operationTimeoutMs, description: 'Longest wait for one cache-store operation; past it the request bypasses the cache.' },
+    lockTtlMs: { type: 'integer', minimum: 100, maximum: 300_000, default: CACHE_SETTINGS_DEFAULTS.lockTtlMs, description: 'Lifetime of the cross-instance fill lock (stampede protection).' },
+    keepStaleSeconds: seconds('Extra time a stale entry with ETag/Last-Modified is kept for 304 revalidation.', CACHE_SETTINGS_DEFAULTS.keepStaleSeconds),
+    memoryMaxBytes: { type: 'integer', minimum: 1024, maximum: 68_719_476_736, default: CACHE_SETTINGS_DEFAULTS.memoryMaxBytes, description: 'Memory bound of the embedded in-memory store (read at start-up).' },
+  },
+} as const;
+
+export const FLAGS_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://switchyard.dev/schema/flags.json',
+  title: 'Switchyard flags file',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    upstreams: {
+      type: 'object',
+      description: 'Named legacy (or new) backends, e.g. gunicorn serving Flask.',
+      propertyNames: name,
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+          url: { type: 'string', pattern: '^https?://[^\\s]+$', description: 'Base URL, http or https.' },
+          maxInFlight: { type: 'integer', minimum: 1, maximum: 10_000, default: UPSTREAM_DEFAULTS.maxInFlight, description: 'At most this many requests in flight (gunicorn workers × threads).' },
+          maxQueue: { type: 'integer', minimum: 0, maximum: 1_000_000, default: UPSTREAM_DEFAULTS.maxQueue, description: 'Requests waiting for a slot; past it → 503.' },
+          queueTimeoutMs: millis('Longest wait for a slot before 503.', UPSTREAM_DEFAULTS.queueTimeoutMs),
+          connectTimeoutMs: millis('Connect timeout; past it → 504.', UPSTREAM_DEFAULTS.connectTimeoutMs),
+          responseTimeoutMs: millis('Time to response headers; past it → 504.', UPSTREAM_DEFAULTS.responseTimeoutMs),
+          keepAlive: { type: 'boolean', default: UPSTREAM_DEFAULTS.keepAlive },
+          preserveHost: { type: 'boolean', default: UPSTREAM_DEFAULTS.preserveHost, description: "Forward the client's Host header." },
+          retryAfterSeconds: { type: 'integer', minimum: 0, maximum: 3600, default: UPSTREAM_DEFAULTS.retryAfterSeconds },
+        },
+      },
+    },
+    routes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'path'],
+        properties: {
+          name,
+          path: { type: 'string', pattern: '^/', description: 'Must start with /. Pattern: literal segments, :param segments, and a final * for a mount, e.g. /flask/*.' },
+          methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] } },
+          legacy: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['upstream'],
+            properties: { upstream: name, stripPrefix: pathPrefix },
+          },
+          new: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'Either a registered TypeScript handler or a new upstream.',
+            properties: { handler: { type: 'string', minLength: 1 }, upstream: name, stripPrefix: pathPrefix },
+          },
+          mode: { type: 'string', enum: ['legacy', 'new', 'rollout'], description: 'Default: legacy when a legacy side exists, else new.' },
+          pinned: { type: 'boolean', default: false, description: 'Always legacy, whatever the mode or override.' },
+          flag: { ...name, description: 'Feature-flag name (Unleash flag); default: the route name.' },
+          rollout: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['percentage'],
+            properties: {
+              percentage: { type: 'integer', minimum: 0, maximum: 100, description: 'Share of users (by sticky hash) sent to the new side.' },
+              groupId: { type: 'string', minLength: 1, description: "Unleash groupId; default: the route's flag name." },
+              stickiness,
+            },
+          },
+          migration: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              owner: { type: 'string' },
+              targetDate: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' },
+              notes: { type: 'string' },
+            },
+          },
+          cache: routeCache,
+          shadow: routeShadow,
+        },
+      },
+    },
+    settings: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        exposeDecisionHeaders: { type: 'boolean', default: true },
+        stickiness,
+        trustForwardedHeaders: { type: 'boolean', default: false },
+        cache: settingsCache,
+        shadow: settingsShadow,
+        flagContext: {
+          type: 'object',
+          additionalProperties: false,
+          description: "How the flag context (Unleash's) is filled from a request. userId is the route's stickiness value; remoteAddress, and the properties path, method and route, are always set.",
+          properties: {
+            sessionId: { ...stickiness, description: 'Where Unleash sessionId comes from (first present); default: none.' },
+            properties: {
+              type: 'object',
+              description: 'Extra context properties for constraints, e.g. tenant: { header: X-Tenant-Id }.',
+              propertyNames: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,62}$' },
+              additionalProperties: stickinessSource,
+              maxProperties: 32,
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;

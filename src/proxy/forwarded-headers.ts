@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { FORCE_HEADER, OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
+
+/** RFC 9110 §7.6.1 connection-specific headers, plus the non-standard ones proxies also drop. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+
+/**
+ * Headers that must not reach a backend: Switchyard's own, and `Expect` — Node's server already
+ * answered the client's `100-continue`, and http-proxy skips its request hooks (our timeouts)
+ * for requests that still carry it.
+ */
+const INTERNAL = [FORCE_HEADER, OVERRIDE_TOKEN_HEADER, 'expect'];
+
+/** End-to-end headers a client must not be able to strip by naming them in Connection. */
+const PROTECTED = new Set(['host', 'transfer-encoding', 'content-length', 'forwarded']);
+
+/**
+ * Forwarding headers a client could forge; unless forwarded headers are trusted, they are
+ * dropped (X-Forwarded-For/-Proto/-Host/-Prefix are replaced with our own values instead).
+ */
+const SPOOFABLE = ['forwarded', 'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-ssl', 'x-real-ip', 'x-original-url', 'x-rewrite-url'];
+
+/** Removes hop-by-hop headers, including every header the Connection header names. */
+export function removeHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders): void {
+  const connection = headers['connection'];
+  if (typeof connection === 'string') {
+    for (const token of connection.split(',')) {
+      const name = token.trim().toLowerCase();
+      // Never let a client strip framing or our own forwarding headers by naming them.
+      if (name !== '' && !PROTECTED.has(name) && !name.startsWith('x-forwarded-')) delete headers[name];
+    }
+  }
+  for (const name of HOP_BY_HOP) delete headers[name];
+}
+
+export interface ForwardingFacts {
+  readonly clientIp: string;
+  readonly encrypted: boolean;
+  /** The mount prefix removed from the path ('' for none). */
+  readonly stripPrefix: string;
+  /** Accept the client's X-Forwarded-* (only behind a proxy you control). */
+  readonly trustForwarded: boolean;
+}
+
+/**
+ * The headers a backend receives: the client's, minus hop-by-hop and Switchyard's own, plus
+ * X-Forwarded-For/-Proto/-Host/-Prefix so Flask's ProxyFix or Django builds URLs under the mount.
+ * Untrusted X-Forwarded-* from the client are replaced, not appended, so a client cannot make
+ * the legacy app believe it came from another address or host.
+ */
+export function forwardedRequestHeaders(incoming: IncomingHttpHeaders, facts: ForwardingFacts): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const name in incoming) {
+    // WSGI servers map `X_Forwarded_Host` and `X-Forwarded-Host` to the same variable, and
+    // gunicorn honours a `SCRIPT_NAME` header: underscores would smuggle both past our checks,
+    // so — like nginx — headers with underscores in their names are not forwarded.
+    if (!name.includes('_')) headers[name] = incoming[name];
+  }
+  removeHopByHop(headers);
+  for (const name of INTERNAL) delete headers[name];
+  const trusted = facts.trustForwarded;
+  if (!trusted) for (const name of SPOOFABLE) delete headers[name];
+  const priorFor = trusted ? headers['x-forwarded-for'] : undefined;
+  headers['x-forwarded-for'] = priorFor ? `${String(priorFor)}, ${facts.clientIp}` : facts.clientIp;
+  if (!(trusted && headers['x-forwarded-proto'])) headers['x-forwarded-proto'] = facts.encrypted ? 'https' : 'http';
+  if (!(trusted && headers['x-forwarded-host'])) {
+    if (headers.host === undefined) delete headers['x-forwarded-host'];
+    else headers['x-forwarded-host'] = headers.host;
+  }
+  const priorPrefix = trusted ? firstValue(headers['x-forwarded-prefix'])?.replace(/\/+$/, '') ?? '' : '';
+  const prefix = priorPrefix + facts.stripPrefix;
+  if (prefix === '') delete headers['x-forwarded-prefix'];
+  else headers['x-forwarded-prefix'] = prefix;
+  return headers;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `/flask/hello?x=1` with prefix `/flask` → `/hello?x=1`; the mount root becomes `/`. */
+export function stripPathPrefix(path: string, query: string, prefix: string): string {
+  if (prefix === '') return path + query;
+  const rest = path.slice(prefix.length);
+  return (rest === '' || !rest.startsWith('/') ? `/${rest}` : rest) + query;
+}

@@ -1,0 +1,32 @@
+import type { Side } from '../config/types.js';
+import type { TesterOverride } from '../routing/tester-override.js';
+
+type IgnoredWhy = Extract<TesterOverride, { kind: 'ignored' }>['why'];
+
+/** In-process counters the admin API, the dashboard and metrics read. */
+export class RoutingStats {
+  private readonly perRoute = new Map<string, Record<Side, number>>();
+  private readonly ignored: Record<IgnoredWhy, number> = { no_token_configured: 0, missing_token: 0, invalid_token: 0 };
+  private applied = 0;
+
+  countDecision(route: string, side: Side): void {
+    let counts = this.perRoute.get(route);
+    if (counts === undefined) {
+      counts = { legacy: 0, new: 0 };
+      this.perRoute.set(route, counts);
+    }
+    counts[side]++;
+  }
+
+  countOverride(override: TesterOverride): void {
+    if (override.kind === 'ignored') this.ignored[override.why]++;
+    else if (override.kind === 'applied') this.applied++;
+  }
+
+  snapshot(): { routes: Record<string, Record<Side, number>>; overrides: { applied: number; ignored: Record<IgnoredWhy, number> } } {
+    return {
+      routes: Object.fromEntries([...this.perRoute].map(([name, counts]) => [name, { ...counts }])),
+      overrides: { applied: this.applied, ignored: { ...this.ignored } },
+    };
+  }
+}

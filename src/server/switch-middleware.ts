@@ -1,0 +1,155 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { HttpCache } from '../cache/http-cache.js';
+import type { ShadowMirror } from '../shadow/shadow-mirror.js';
+import type { CacheSettings, FlagsConfig, ProxiedSide, RouteCacheConfig } from '../config/types.js';
+import { sendProblem } from '../errors/problem.js';
+import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
+import type { FlagEngine } from '../flags/flag-engine.js';
+import type { Logger } from '../logging/logger.js';
+import type { UpstreamProxy } from '../proxy/upstream-proxy.js';
+import { normalizeRequestPath, splitUrl } from '../routing/request-path.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
+import { stickinessValue } from '../routing/stickiness.js';
+import { readTesterOverride } from '../routing/tester-override.js';
+import { annotateRequest, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
+import type { RoutingStats } from './routing-stats.js';
+
+/** A new-side handler: plain Express. It may be async; a rejection becomes a 500 problem. */
+export type NewHandler = (req: Request, res: Response, next: NextFunction) => unknown;
+
+/** One configuration in force: swapped whole on reload, captured whole by each request. */
+export interface RuntimeSnapshot {
+  readonly config: FlagsConfig;
+  readonly table: RouteTable;
+  readonly proxies: ReadonlyMap<string, UpstreamProxy>;
+}
+
+export interface SwitchContext {
+  current(): RuntimeSnapshot;
+  killSwitch(): boolean;
+  readonly overrideToken: Buffer | null;
+  readonly handlers: ReadonlyMap<string, NewHandler>;
+  readonly stats: RoutingStats;
+  /** A fresh random stickiness value for requests that carry none (non-sticky by nature). */
+  readonly randomId: () => string;
+  readonly logger: Logger;
+  /** Mirrors requests of routes with a `shadow` block and diffs the responses. */
+  readonly shadow?: ShadowMirror;
+  /** The response cache for legacy routes with a `cache` block. */
+  readonly cache?: HttpCache;
+  /** Runtime overrides (admin API) and Unleash, between the tester override and the flags/ mode. */
+  readonly flags?: Pick<FlagEngine, 'inputsFor' | 'sourceOf'>;
+}
+
+/** What later layers (shadow, cache, telemetry) read about the request: `res.locals.switchyard`. */
+export interface RequestRouting {
+  readonly route: string;
+  readonly decision: RoutingDecision;
+  readonly flagVersion: string;
+}
+
+export const BACKEND_HEADER = 'x-switchyard-backend';
+export const ROUTE_HEADER = 'x-switchyard-route';
+
+/**
+ * The hot path: normalise the path, match the most specific route, decide, and hand the request
+ * to the legacy proxy or the new side. Requests no route claims go to `next()`, so an embedding
+ * app keeps its own routes.
+ */
+export function createSwitchMiddleware(ctx: SwitchContext): RequestHandler {
+  return function switchyardRouter(req, res, next) {
+    const startedAt = performance.now();
+    const snapshot = ctx.current();
+    const { path: rawPath, query } = splitUrl(req.url);
+    const normalized = normalizeRequestPath(rawPath);
+    if (!normalized.ok) return sendProblem(res, new BadRequestError('SWITCHYARD_BAD_PATH', normalized.reason));
+    const method = req.method;
+    const match = snapshot.table.match(method, normalized.path);
+    if (match.kind === 'none') return next();
+    if (match.kind === 'method-not-allowed') {
+      const error = new SwitchyardError('SWITCHYARD_METHOD_NOT_ALLOWED', `${method} is not routed for this path`, { status: 405 });
+      return sendProblem(res, error, {}, { allow: match.allowed.join(', ') });
+    }
+    const route = match.route.config;
+    const override = readTesterOverride(req.headers, ctx.overrideToken);
+    ctx.stats.countOverride(override);
+    if (override.kind === 'malformed') return sendProblem(res, new BadRequestError('SWITCHYARD_BAD_OVERRIDE', override.reason), { route: route.name });
+
+    const settings = snapshot.config.settings;
+    // One stickiness value per request, shared by the rollout and the shadow sampling.
+    let sticky: string | undefined;
+    const requestStickiness = (): string => (sticky ??= stickinessValue(req.headers, route.rollout.stickiness.length > 0 ? route.rollout.stickiness : settings.stickiness, ctx.randomId));
+    const decision = decideRoute({
+      route,
+      killSwitch: ctx.killSwitch(),
+      override: override.kind === 'applied' ? override.side : null,
+      stickinessValue: requestStickiness,
+      ...ctx.flags?.inputsFor(route, { headers: req.headers, method, path: normalized.path, socketAddress: req.socket.remoteAddress }, settings),
+    });
+    ctx.stats.countDecision(route.name, decision.side);
+    const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
+    res.locals['switchyard'] = routing;
+    const recordDuration = annotateRequest({ route: route.name, pattern: route.path, decision, flagSource: ctx.flags?.sourceOf(decision) ?? 'file', flagVersion: routing.flagVersion }, startedAt);
+    res.once('close', () => recordDuration(performance.now()));
+    if (settings.exposeDecisionHeaders) {
+      res.setHeader(BACKEND_HEADER, decision.side);
+      res.setHeader(ROUTE_HEADER, route.name);
+    }
+
+    if (route.shadow !== undefined) ctx.shadow?.begin(req, res, { route, decision, stickinessValue: requestStickiness, path: normalized.path, query, flagVersion: routing.flagVersion });
+
+    const side = decision.side === 'legacy' ? route.legacy : route.new;
+    if (side === null) {
+      // decideRoute only picks a side that exists; this guards the invariant rather than trusting it.
+      return sendProblem(res, new SwitchyardError('SWITCHYARD_NO_SIDE', `route has no ${decision.side} side`), { route: route.name });
+    }
+    if ('handler' in side) {
+      req.params = match.params;
+      runHandler(ctx, side.handler, route.name, req, res, next);
+      return;
+    }
+    const cache = decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
+    forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache });
+  };
+}
+
+function forwardTo(
+  snapshot: RuntimeSnapshot,
+  side: ProxiedSide,
+  r: { req: Request; res: Response; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null },
+): void {
+  const proxy = snapshot.proxies.get(side.upstream);
+  if (proxy === undefined) return sendProblem(r.res, new SwitchyardError('SWITCHYARD_NO_UPSTREAM', `upstream \`${side.upstream}\` is not configured`), { route: r.route });
+  const target = { route: r.route, path: r.path, query: r.query, stripPrefix: side.stripPrefix, trustForwarded: r.trustForwarded };
+  if (r.cache !== null) {
+    const { layer, config, settings } = r.cache;
+    const started = startCacheSpan(r.route);
+    r.res.once('close', () => endCacheSpan(started.span));
+    return runInContext(started.ctx, () => layer.handle({ req: r.req, res: r.res, route: r.route, cache: config, settings, proxy, target }));
+  }
+  proxy.forward(r.req, r.res, target);
+}
+
+function runHandler(ctx: SwitchContext, name: string, routeName: string, req: Request, res: Response, next: NextFunction): void {
+  const handler = ctx.handlers.get(name);
+  const { span, ctx: spanContext } = startSideSpan('new', { 'switchyard.handler': name });
+  let failure: { code: string; message: string } | undefined;
+  res.once('close', () => endSpan(span, failure));
+  const failed = (error: unknown): void => {
+    failure = { code: 'SWITCHYARD_HANDLER_FAILED', message: error instanceof Error ? error.message : String(error) };
+    ctx.logger.error(`new handler \`${name}\` failed`, { route: routeName, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    sendProblem(res, new SwitchyardError('SWITCHYARD_HANDLER_FAILED', `new handler \`${name}\` failed`, { status: 500 }), { route: routeName });
+  };
+  if (handler === undefined) return failed(new Error('handler is not registered'));
+  // `next()` from a handler means "not mine": the embedding app (or the 404) takes over.
+  const handlerNext: NextFunction = (error?: unknown) => (error === undefined || error === 'route' || error === 'router' ? next() : failed(error));
+  runInContext(spanContext, () => {
+    try {
+      const result = handler(req, res, handlerNext);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  });
+}

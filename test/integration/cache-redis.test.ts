@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { request as rawRequest, sha256, type Reply, type RequestOptions } from '../support/http-client.js';
+import { fetchJson, startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
+
+/**
+ * The cache with Redis (a private redis-server per file) in front of the real gunicorn Flask:
+ * instances sharing entries and fill locks, and Redis failing under it — killed and restarted,
+ * or stopped (SIGSTOP: connected but silent) — without a client ever seeing an error.
+ */
+/** Every instance is asked for the same public host, as behind one load balancer. */
+const request = (base: string, path: string, options: RequestOptions = {}): Promise<Reply> => rawRequest(base, path, { ...options, headers: { host: 'shop.example', ...options.headers } });
+
+const sha = sha256;
+
+let flask: LegacyServer;
+let redis: RedisServer;
+
+async function hits(path: string): Promise<number> {
+  return (await fetchJson<Record<string, number>>(`${flask.url}/__hits`))[path] ?? 0;
+}
+
+async function countHits(path: string, work: () => Promise<void>): Promise<number> {
+  const before = await hits(path);
+  await work();
+  return (await hits(path)) - before;
+}
+
+async function commandsProcessed(): Promise<number> {
+  const info = await redis.command('INFO', 'stats');
+  const match = /total_commands_processed:(\d+)/.exec(info);
+  assert.ok(match?.[1] !== undefined, info);
+  return Number(match[1]);
+}
+
+/** A short operation timeout (outage tests prove BYPASS within it); sharing tests pass a roomier one so a busy CI machine cannot turn a slow write into a skipped one. */
+function flags(operationTimeoutMs = 100): string {
+  return `
+upstreams:
+  flask: { url: "${flask.url}", maxInFlight: 8 }
+routes:
+  - name: cached
+    path: /c/*
+    legacy: { upstream: flask, stripPrefix: /c }
+    cache: {}
+settings:
+  cache: { namespace: redis-test, operationTimeoutMs: ${operationTimeoutMs}, lockTtlMs: 5000 }
+`;
+}
+
+async function instance(operationTimeoutMs = 100): Promise<Listening> {
+  const l = await listen({ flags: flagsText(flags(operationTimeoutMs)), logger: captureLogger(), cache: { redisUrl: redis.url } });
+  await waitUntil(() => l.switchyard.cacheStats().store.available, 'redis connected');
+  return l;
+}
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
+
+before(async () => {
+  [flask, redis] = await Promise.all([startFlask({ workers: 2 }), startRedis()]);
+});
+after(async () => {
+  await Promise.all([flask?.stop(), redis?.stop()]);
+});
+
+describe('response cache on Redis: instances share it', () => {
+  let a: Listening;
+  let b: Listening;
+  before(async () => {
+    [a, b] = await Promise.all([instance(2000), instance(2000)]);
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('an entry stored by one instance is a HIT on the other', async () => {
+    const n = await countHits('/cacheable', async () => {
+      const miss = await request(a.url, '/c/cacheable?t=shared');
+      assert.equal(miss.headers['x-switchyard-cache'], 'MISS');
+      const hit = await request(b.url, '/c/cacheable?t=shared');
+      assert.equal(hit.headers['x-switchyard-cache'], 'HIT');
+      assert.equal(hit.json().nonce, miss.json().nonce);
+      assert.equal(b.switchyard.cacheStats().store.kind, 'redis');
+    });
+    assert.equal(n, 1);
+  });
+
+  it('gzip and binary bodies come back byte for byte from Redis', async () => {
+    for (const path of ['/gzip', '/binary?kb=300']) {
+      const direct = await request(flask.url, path, { headers: { 'accept-encoding': 'gzip' } });
+      const miss = await request(a.url, `/c${path}`, { headers: { 'accept-encoding': 'gzip' } });
+      const hit = await request(b.url, `/c${path}`, { headers: { 'accept-encoding': 'gzip' } });
+      assert.equal(hit.headers['x-switchyard-cache'], 'HIT', path);
+      assert.equal(sha(miss.body), sha(direct.body));
+      assert.equal(sha(hit.body), sha(direct.body));
+    }
+  });
+
+  it('Vary variants are shared too', async () => {
+    await request(a.url, '/c/vary-lang?t=shared', { headers: { 'accept-language': 'fr' } });
+    const fr = await request(b.url, '/c/vary-lang?t=shared', { headers: { 'accept-language': 'fr' } });
+    const de = await request(b.url, '/c/vary-lang?t=shared', { headers: { 'accept-language': 'de' } });
+    assert.equal(fr.headers['x-switchyard-cache'], 'HIT');
+    assert.equal(fr.json().greeting, 'bonjour');
+    assert.equal(de.headers['x-switchyard-cache'], 'MISS');
+  });
+
+  it('50 concurrent requests for a cold key over two instances: exactly 1 legacy hit (per-instance single-flight + Redis lock)', async () => {
+    const n = await countHits('/cacheable', async () => {
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => request(i % 2 === 0 ? a.url : b.url, '/c/cacheable?sleep_ms=400&t=stampede-2')));
+      assert.ok(replies.every((r) => r.status === 200));
+      assert.equal(new Set(replies.map((r) => String(r.json().nonce))).size, 1);
+      assert.equal(replies.filter((r) => r.headers['x-switchyard-cache'] === 'MISS').length, 1);
+    });
+    assert.equal(n, 1);
+  });
+
+  it('a purge on one instance is seen by the other', async () => {
+    await request(a.url, '/c/cacheable?t=purge-shared');
+    assert.equal((await request(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'HIT');
+    assert.equal(await a.switchyard.purgeCache({ prefix: '/c/cacheable' }) >= 1, true);
+    assert.equal((await request(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'MISS');
+    assert.ok((await b.switchyard.purgeCache({ all: true })) >= 1);
+    assert.equal((await redis.command('DBSIZE')).trim(), ':0');
+  });
+});
+
+describe('response cache on Redis: outages never reach the client', () => {
+  it('Redis killed mid-test: BYPASS at once, no error, no queue; the cache comes back by itself', async () => {
+    const sy = await instance();
+    try {
+      await request(sy.url, '/c/cacheable?t=outage');
+      assert.equal((await request(sy.url, '/c/cacheable?t=outage')).headers['x-switchyard-cache'], 'HIT');
+
+      await redis.kill();
+      const started = Date.now();
+      const n = await countHits('/cacheable', async () => {
+        for (let i = 0; i < 40; i++) {
+          const r = await request(sy.url, '/c/cacheable?t=outage');
+          assert.equal(r.status, 200);
+          assert.equal(r.headers['x-switchyard-cache'], 'BYPASS');
+          assert.ok(r.json().nonce);
+        }
+      });
+      assert.equal(n, 40, 'every request went to legacy');
+      assert.ok(Date.now() - started < 10_000, `40 requests took ${Date.now() - started} ms: none waited for Redis`);
+      assert.equal(sy.switchyard.cacheStats().store.available, false);
+
+      await redis.restart();
+      await waitUntil(async () => (await request(sy.url, '/c/cacheable?t=outage')).headers['x-switchyard-cache'] !== 'BYPASS', 'the cache to come back');
+      assert.ok((await commandsProcessed()) < 30, 'nothing queued during the outage was replayed');
+      assert.equal((await request(sy.url, '/c/cacheable?t=outage')).headers['x-switchyard-cache'], 'HIT');
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('Redis stopped (connected but silent): BYPASS after the operation timeout, the breaker stops sending', async () => {
+    const sy = await instance();
+    try {
+      await request(sy.url, '/c/cacheable?t=paused');
+      assert.equal((await request(sy.url, '/c/cacheable?t=paused')).headers['x-switchyard-cache'], 'HIT');
+      const before = await commandsProcessed();
+
+      redis.pause();
+      let slowest = 0;
+      try {
+        for (let i = 0; i < 60; i++) {
+          const started = Date.now();
+          const r = await request(sy.url, '/c/cacheable?t=paused');
+          slowest = Math.max(slowest, Date.now() - started);
+          assert.equal(r.status, 200);
+          assert.equal(r.headers['x-switchyard-cache'], 'BYPASS');
+        }
+      } finally {
+        redis.resume();
+      }
+      assert.ok(slowest < 1_000, `slowest request ${slowest} ms`);
+      const stats = sy.switchyard.cacheStats().store;
+      assert.ok(stats.timeouts >= 1, JSON.stringify(stats));
+      await waitUntil(async () => (await request(sy.url, '/c/cacheable?t=paused')).headers['x-switchyard-cache'] === 'HIT', 'the cache to answer again');
+      const sent = (await commandsProcessed()) - before;
+      assert.ok(sent < 40, `${sent} commands reached Redis for 60+ requests: the breaker held them back`);
+    } finally {
+      await sy.close();
+    }
+  });
+});

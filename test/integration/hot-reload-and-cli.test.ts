@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { handlers } from '../../examples/new-handlers.js';
+import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { captureLogger, listen } from '../support/switchyard-harness.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let flask: LegacyServer;
+let dir: string;
+
+const upstreams = (maxInFlight = 4) => `upstreams:\n  flask: { url: "${flask.url}", maxInFlight: ${maxInFlight} }\n`;
+const routes = (mode: 'legacy' | 'new') =>
+  `routes:\n  - name: flask-app\n    path: /flask/*\n    legacy: { upstream: flask, stripPrefix: /flask }\n  - name: hello\n    path: /flask/hello\n    methods: [GET]\n    legacy: { upstream: flask, stripPrefix: /flask }\n    new: { handler: hello }\n    mode: ${mode}\n`;
+
+/** Polls until `check` passes or 5 s have gone by (reloads are asynchronous by nature). */
+async function eventually(check: () => boolean | Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+before(async () => {
+  flask = await startFlask({ workers: 2 });
+  dir = await mkdtemp(path.join(tmpdir(), 'switchyard-flags-'));
+});
+after(async () => {
+  await flask?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('hot reload of flags/', () => {
+  it('applies a good edit without a restart, rejects a bad one and keeps the last good config, drops no request in flight', async () => {
+    await writeFile(path.join(dir, 'upstreams.yaml'), upstreams());
+    await writeFile(path.join(dir, 'routes.yaml'), routes('legacy'));
+    const logger = captureLogger();
+    const l = await listen({ flagsDir: dir, handlers, watch: true, logger });
+    const side = async () => (await fetch(`${l.url}/flask/hello`)).headers.get('x-switchyard-backend');
+    try {
+      assert.equal(await side(), 'legacy');
+      const v1 = l.switchyard.config.version;
+
+      // A slow legacy request is in flight while the upstream is reconfigured (new pool, new limits).
+      const inFlight = fetch(`${l.url}/flask/slow?ms=1200`);
+      await new Promise((r) => setTimeout(r, 150));
+      await writeFile(path.join(dir, 'upstreams.yaml'), upstreams(8));
+      await writeFile(path.join(dir, 'routes.yaml'), routes('new'));
+      assert.ok(await eventually(async () => (await side()) === 'new'), 'the edit took effect');
+      assert.notEqual(l.switchyard.config.version, v1);
+      const slow = await inFlight;
+      assert.equal(slow.status, 200, 'the request in flight during the reload completed');
+      assert.deepEqual(await slow.json(), { slept_ms: 1200 });
+
+      // A bad edit: logged with file, field and reason; the last good configuration stays.
+      const good = l.switchyard.config.version;
+      await writeFile(path.join(dir, 'routes.yaml'), `${routes('legacy')}    rollout: { percentage: 250 }\n`);
+      assert.ok(await eventually(() => logger.lines.some((line) => line.includes('flags reload rejected'))), logger.lines.join('\n'));
+      const rejection = logger.lines.find((line) => line.includes('flags reload rejected'))!;
+      assert.match(rejection, /routes\.yaml:\d+: routes\[1\]\.rollout\.percentage: must be <= 100/);
+      assert.equal(l.switchyard.config.version, good);
+      assert.equal(await side(), 'new');
+
+      // And an explicit reload() reports the same.
+      const outcome = await l.switchyard.reload();
+      assert.equal(outcome.ok, false);
+    } finally {
+      await l.close();
+    }
+  });
+});
+
+describe('CLI', () => {
+  function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill: () => void; stdout: () => string } {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+    return { done, kill: () => child.kill('SIGTERM'), stdout: () => stdout };
+  }
+
+  it('exits non-zero naming file, line, field and reason for a bad flags file', async () => {
+    const bad = await mkdtemp(path.join(tmpdir(), 'switchyard-bad-'));
+    try {
+      await writeFile(path.join(bad, 'routes.yaml'), `${upstreams()}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flsk }\n`);
+      const { code, stderr } = await runCli(['--flags', bad, '--port', '0']).done;
+      assert.equal(code, 1);
+      assert.match(stderr, /cannot start: invalid configuration/);
+      assert.match(stderr, /routes\.yaml:6: routes\[0\]\.legacy\.upstream: no upstream named `flsk` \(defined: flask\)/);
+    } finally {
+      await rm(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('exits non-zero for a missing flags directory, a bad env value, and an unknown option', async () => {
+    const missing = await runCli(['--flags', '/nonexistent/flags']).done;
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /\/nonexistent\/flags: \(flags directory\): directory does not exist/);
+    const env = await runCli(['--port', '0'], { USE_LEGACY: 'maybe' }).done;
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /<env>: USE_LEGACY: must be true, false, 1 or 0/);
+    const opt = await runCli(['--colour']).done;
+    assert.equal(opt.code, 1);
+    assert.match(opt.stderr, /<argv>: --colour: unknown option/);
+  });
+
+  it('starts from a flags directory, logs every mount, serves, and drains on SIGTERM', async () => {
+    const good = await mkdtemp(path.join(tmpdir(), 'switchyard-good-'));
+    try {
+      await writeFile(path.join(good, 'upstreams.yaml'), upstreams());
+      await writeFile(path.join(good, 'routes.yaml'), routes('new'));
+      const cli = runCli(['--flags', good, '--port', '0', '--host', '127.0.0.1', '--handlers', path.join(ROOT, 'examples/new-handlers.ts')]);
+      let url = '';
+      assert.ok(
+        await eventually(() => {
+          url = /listening on (http:\/\/\S+)/.exec(cli.stdout())?.[1] ?? '';
+          return url !== '';
+        }),
+        cli.stdout(),
+      );
+      assert.match(cli.stdout(), new RegExp(`legacy app \`flask-app\` mounted at /flask/\\* → ${flask.url.replace(/\./g, '\\.')} \\(strips /flask\\)`));
+      assert.match(cli.stdout(), /route `hello` GET \/flask\/hello: mode new; new → handler `hello`/);
+      const res = await fetch(`${url}/flask/hello`);
+      assert.equal(res.headers.get('x-switchyard-backend'), 'new');
+      const legacy = await fetch(`${url}/flask/users/3`);
+      assert.equal(legacy.headers.get('x-switchyard-backend'), 'legacy');
+      // SIGTERM with a request in flight: it completes, then the process exits 0.
+      const inFlight = fetch(`${url}/flask/slow?ms=800`);
+      await new Promise((r) => setTimeout(r, 200));
+      cli.kill();
+      const drained = await inFlight;
+      assert.equal(drained.status, 200);
+      assert.deepEqual(await drained.json(), { slept_ms: 800 });
+      const { code } = await cli.done;
+      assert.equal(code, 0);
+    } finally {
+      await rm(good, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { handlers } from '../../examples/new-handlers.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import { UpstreamRegistry } from '../../src/server/upstream-registry.js';
+import type { UpstreamConfig } from '../../src/config/types.js';
+import { UPSTREAM_DEFAULTS } from '../../src/config/defaults.js';
+import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
+
+let flask: LegacyServer;
+let l: Listening;
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** node:http, so paths, header names and aborts are exactly what the test says. */
+function request(path: string, options: { method?: string; headers?: Record<string, string>; body?: (req: http.ClientRequest) => void } = {}): { done: Promise<RawResponse>; req: http.ClientRequest } {
+  const url = new URL(l.url);
+  const req = http.request({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers });
+  const done = new Promise<RawResponse>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+      res.on('aborted', () => reject(Object.assign(new Error('response cut'), { partial: body })));
+    });
+    req.on('error', reject);
+  });
+  if (options.body) options.body(req);
+  else req.end();
+  return { done, req };
+}
+
+before(async () => {
+  flask = await startFlask({ workers: 2 });
+  l = await listen({
+    flags: flagsText(`
+upstreams:
+  flask: { url: "${flask.url}" }
+  one: { url: "${flask.url}", maxInFlight: 1, maxQueue: 10 }
+  quick: { url: "${flask.url}", responseTimeoutMs: 800 }
+routes:
+  - name: flask-app
+    path: /flask/*
+    legacy: { upstream: flask, stripPrefix: /flask }
+  - name: one-app
+    path: /one/*
+    legacy: { upstream: one, stripPrefix: /one }
+  - name: quick-app
+    path: /quick/*
+    legacy: { upstream: quick, stripPrefix: /quick }
+  - name: users
+    path: /flask/users/:id
+    methods: [GET]
+    legacy: { upstream: flask, stripPrefix: /flask }
+    new: { handler: user }
+    mode: new
+`),
+    handlers,
+    logger: captureLogger(),
+  });
+});
+after(async () => {
+  await l?.close();
+  await flask?.stop();
+});
+
+describe('the path reaches gunicorn exactly as matched', () => {
+  it('forwards the request target byte for byte (no slash merging, no http:/ rewriting, escapes kept)', async () => {
+    const { status, body } = await request('/flask/echo/http:/x/a%20b?q=a%20b&z').done;
+    assert.equal(status, 200);
+    assert.equal(JSON.parse(body).raw_uri, '/echo/http:/x/a%20b?q=a%20b&z');
+  });
+
+  it('refuses // and # instead of letting them dodge a more specific route', async () => {
+    await fetch(`${flask.url}/__hits/reset`, { method: 'POST' });
+    for (const path of ['/flask//users/7', '/flask/users//7', '/flask/whoami#frag']) {
+      const { status, body } = await request(path).done;
+      assert.equal(status, 400, path);
+      assert.equal(JSON.parse(body).code, 'SWITCHYARD_BAD_PATH');
+    }
+    assert.deepEqual(await (await fetch(`${flask.url}/__hits`)).json(), {});
+  });
+
+  it('underscore headers cannot forge the host, prefix, client address or SCRIPT_NAME at Flask', async () => {
+    const { status, body } = await request('/flask/whoami', {
+      headers: { host: 'shop.example', X_Forwarded_Host: 'attacker.example', X_Forwarded_Prefix: '/evil', X_Forwarded_For: '6.6.6.6', X_Forwarded_Proto: 'https', SCRIPT_NAME: '/evil' },
+    }).done;
+    assert.equal(status, 200);
+    const who = JSON.parse(body);
+    assert.equal(who.url, 'http://shop.example/flask/whoami');
+    assert.equal(who.remote_addr, '127.0.0.1');
+    assert.equal(who.script_root, '/flask');
+  });
+});
+
+describe('failures in the middle of an exchange', () => {
+  it('a client that goes away frees its slot and its backend connection at once', async () => {
+    const startedAt = Date.now();
+    const a = request('/one/slow?ms=3000');
+    a.done.catch(() => {});
+    await new Promise((r) => setTimeout(r, 300));
+    a.req.destroy();
+    // With the slot and the socket held until the backend finished, this would wait for it.
+    const b = await request('/one/echo').done;
+    assert.equal(b.status, 200);
+    assert.ok(Date.now() - startedAt < 3000, 'the next request did not wait for the abandoned one');
+  });
+
+  it('a backend that stalls after its headers is cut after responseTimeoutMs of silence', async () => {
+    const outcome = await request('/quick/stall?ms=5000').done.then(
+      (res) => ({ cut: false, body: res.body }),
+      (error: { partial?: string }) => ({ cut: true, body: error.partial ?? '' }),
+    );
+    assert.equal(outcome.cut, true);
+    assert.equal(outcome.body, 'first-chunk\n');
+  });
+
+  it('a slow upload to a healthy backend is not a timeout', async () => {
+    const chunks = 8;
+    const { done } = request('/quick/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: (req) => {
+        let sent = 0;
+        const tick = setInterval(() => {
+          req.write(Buffer.alloc(1024, sent));
+          if (++sent === chunks) {
+            clearInterval(tick);
+            req.end();
+          }
+        }, 200); // 1.6 s of upload, never silent for 800 ms
+      },
+    });
+    const res = await done;
+    assert.equal(res.status, 200, res.body);
+    assert.equal(JSON.parse(res.body).body_length, chunks * 1024);
+  });
+
+  it('queued requests are served in arrival order', async () => {
+    const order: number[] = [];
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 4; i++) {
+      all.push(request(`/one/slow?ms=150&i=${i}`).done.then((r) => void order.push(i + (r.status === 200 ? 0 : 100))));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await Promise.all(all);
+    assert.deepEqual(order, [0, 1, 2, 3]);
+  });
+});
+
+describe('reloads keep the limit', () => {
+  it('a changed upstream shares the old one’s limiter, so in-flight requests still count', () => {
+    const registry = new UpstreamRegistry(silentLogger);
+    const base: UpstreamConfig = { ...UPSTREAM_DEFAULTS, name: 'u', url: 'http://127.0.0.1:9', maxInFlight: 2, file: 'f.yaml' };
+    const first = registry.prepare({ u: base });
+    registry.commit(first);
+    first.get('u')!.limiter.acquire(() => {}, () => {});
+    const second = registry.prepare({ u: { ...base, retryAfterSeconds: 9 } });
+    assert.notEqual(second.get('u'), first.get('u'));
+    assert.equal(second.get('u')!.limiter, first.get('u')!.limiter);
+    assert.equal(second.get('u')!.limiter.inFlight, 1);
+    registry.commit(second);
+    registry.closeAll();
+  });
+});
