@@ -411,6 +411,7 @@ export class HttpCache {
       let size = 0;
       let ended = false;
       let completing = false;
+      let held: Buffer | null = null;
       const useless = (): boolean => !sending && chunks === null;
       response.on('data', (chunk: Buffer) => {
         if (chunks !== null) {
@@ -421,7 +422,16 @@ export class HttpCache {
           } else chunks.push(chunk);
         }
         if (sending && res !== null) {
-          if (!res.write(chunk) && chunks === null) {
+          // While the copy may still be stored, the latest chunk is held back: with Content-Length
+          // framing a client has the whole response once its last byte arrives, and that must not
+          // happen before the entry is written (another instance would miss it).
+          const outgoing: Buffer[] = held === null ? [] : [held];
+          held = null;
+          if (chunks !== null) held = chunk;
+          else outgoing.push(chunk);
+          let flowing = true;
+          for (const part of outgoing) flowing = res.write(part) && flowing;
+          if (!flowing && chunks === null) {
             response.pause();
             res.once('drain', () => response.resume());
           }
@@ -442,7 +452,7 @@ export class HttpCache {
             // Writes never throw (writeQuietly); a bug here must still end the response.
           })
           .finally(() => {
-            if (sending) res?.end();
+            if (sending) res?.end(held ?? undefined);
             resolve();
           });
       });
@@ -569,12 +579,15 @@ export class HttpCache {
   // ---------------------------------------------------------------------------------------------
   // Writes, invalidation, purges
 
+  /**
+   * The variant goes first, its Vary marker second: an instance that sees the marker always finds
+   * the variant (seeing no marker, it waits on the fill lock this instance holds). A variant whose
+   * marker write fails is unreachable and expires by itself.
+   */
   private async write(base: string, storeKey: string, value: Buffer, decision: Extract<StorageDecision, { store: true }>, generation: string): Promise<void> {
-    if (decision.vary.length > 0) {
-      const marker = encodeRecord({ kind: 'vary', vary: decision.vary, generation });
-      if (!(await this.writeQuietly(base, marker, Math.max(decision.storeTtlMs, VARY_MARKER_MIN_TTL_MS)))) return;
-    }
-    await this.writeQuietly(storeKey, value, decision.storeTtlMs);
+    if (!(await this.writeQuietly(storeKey, value, decision.storeTtlMs)) || decision.vary.length === 0) return;
+    const marker = encodeRecord({ kind: 'vary', vary: decision.vary, generation });
+    await this.writeQuietly(base, marker, Math.max(decision.storeTtlMs, VARY_MARKER_MIN_TTL_MS));
   }
 
   private async writeQuietly(key: string, value: Buffer, ttlMs: number): Promise<boolean> {

@@ -105,6 +105,22 @@ describe('response cache on Redis: instances share it', () => {
     }
   });
 
+  it('a client never holds a complete response before the entry is in Redis (writes held back by CLIENT PAUSE)', async () => {
+    // With Content-Length framing the client has the whole body once its last byte arrives, so the
+    // store write must finish before that byte is sent. Redis is told to hold writes (reads go on)
+    // after the fill lock is taken and before legacy (sleep_ms=300) answers.
+    const pending = request(a.url, '/c/cacheable?sleep_ms=300&t=write-before-last-byte');
+    await delay(120);
+    assert.match(await redis.command('CLIENT', 'PAUSE', '700', 'WRITE'), /OK/);
+    const miss = await pending;
+    assert.equal(miss.headers['x-switchyard-cache'], 'MISS');
+    // Read at once (reads are not paused): the entry is there the moment the client has it.
+    assert.match(await redis.command('KEYS', '*t=write-before-last-byte*'), /^\*1\r\n/);
+    const hit = await request(b.url, '/c/cacheable?sleep_ms=300&t=write-before-last-byte');
+    assert.equal(hit.headers['x-switchyard-cache'], 'HIT');
+    assert.equal(hit.json().nonce, miss.json().nonce);
+  });
+
   it('Vary variants are shared too', async () => {
     await request(a.url, '/c/vary-lang?t=shared', { headers: { 'accept-language': 'fr' } });
     const fr = await request(b.url, '/c/vary-lang?t=shared', { headers: { 'accept-language': 'fr' } });
