@@ -51,7 +51,10 @@ interface Target {
 }
 
 interface BenchEnv {
+  /** gunicorn sync workers: one request per connection (`Connection: close`). */
   readonly flask: LegacyServer;
+  /** gunicorn gthread workers: keep-alive, so a proxy can reuse its upstream connections. */
+  readonly flaskThreaded: LegacyServer;
   /** A private redis-server for the Redis cache scenario. */
   readonly redisUrl: string;
   /** A local OTLP/HTTP receiver (accepts and drops), for the exporting-telemetry scenario. */
@@ -86,6 +89,26 @@ const scenarios: readonly Scenario[] = [
     name: 'Switchyard legacy route → gunicorn',
     baseline: 'direct gunicorn (Flask)',
     start: server('switchyard-legacy'),
+    path: '/flask/hello',
+    expect: { body: 'Hello from Flask!', backend: 'legacy' },
+  },
+  {
+    name: 'nginx proxy_pass → gunicorn (no cache)',
+    baseline: 'direct gunicorn (Flask)',
+    start: ({ flask }) => startNginx(flask.url, false),
+    path: '/hello',
+    expect: { body: 'Hello from Flask!' },
+  },
+  {
+    name: 'direct gunicorn gthread (keep-alive)',
+    start: ({ flaskThreaded }) => Promise.resolve({ url: flaskThreaded.url, stop: () => Promise.resolve() }),
+    path: '/hello',
+    expect: { body: 'Hello from Flask!' },
+  },
+  {
+    name: 'Switchyard legacy route → gunicorn gthread',
+    baseline: 'direct gunicorn gthread (keep-alive)',
+    start: ({ flaskThreaded }) => startServer('switchyard-legacy', [flaskThreaded.url]),
     path: '/flask/hello',
     expect: { body: 'Hello from Flask!', backend: 'legacy' },
   },
@@ -133,7 +156,7 @@ const scenarios: readonly Scenario[] = [
   {
     name: 'nginx proxy_cache hit',
     baseline: 'direct gunicorn, /cacheable',
-    start: ({ flask }) => startNginxCache(flask.url),
+    start: ({ flask }) => startNginx(flask.url, true),
     path: '/cacheable?max_age=3600',
     expect: { body: 'cacheable' },
   },
@@ -174,8 +197,8 @@ const scenarios: readonly Scenario[] = [
   },
 ];
 
-/** nginx (Debian's) with proxy_cache in front of the same gunicorn, one worker; skipped when absent. */
-async function startNginxCache(flaskUrl: string): Promise<Target> {
+/** nginx (Debian's) in front of the same gunicorn, one worker, with or without proxy_cache. */
+async function startNginx(flaskUrl: string, cache: boolean): Promise<Target> {
   if (!existsSync('/usr/sbin/nginx')) throw new Error('nginx is not installed: apt-get install -y nginx (or BENCH_ONLY to skip it)');
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
   const port = await freePort();
@@ -191,7 +214,7 @@ http {
   proxy_cache_path ${dir}/cache keys_zone=bench:10m;
   server {
     listen 127.0.0.1:${port};
-    location / { proxy_pass ${flaskUrl}; proxy_cache bench; proxy_http_version 1.1; }
+    location / { proxy_pass ${flaskUrl};${cache ? ' proxy_cache bench;' : ''} proxy_http_version 1.1; }
   }
 }`;
   writeFileSync(join(dir, 'nginx.conf'), conf);
@@ -248,7 +271,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function startServer(mode: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'servers.ts'), mode, ...args], {
+  // Compiled by `npm run bench` (tsconfig.bench.json): what users run. Under tsx the same server
+  // measured ~30% slower, which is the loader's cost, not Switchyard's.
+  const serversJs = join(repoRoot, 'dist', 'bench', 'servers.js');
+  if (!existsSync(serversJs)) throw new Error(`${serversJs} is missing: run the benchmark with \`npm run bench\` (it compiles bench/servers.ts first)`);
+  const child = spawn(process.execPath, [serversJs, mode, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...extraEnv },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -385,16 +412,18 @@ async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY'];
   const picked = only === undefined ? scenarios : scenarios.filter((s) => s.name.includes(only) || scenarios.some((o) => o.name.includes(only) && o.baseline === s.name));
   const flask = await startFlask({ workers: settings.gunicornWorkers, threads: 1 });
+  const flaskThreaded = await startFlask({ workers: settings.gunicornWorkers, threads: 4 });
   const otlp = await startOtlpSink();
   const redis = await startRedis();
   const results = new Map<string, WrkResult>();
   try {
     for (const scenario of picked) {
       process.stderr.write(`bench: ${scenario.name}…\n`);
-      results.set(scenario.name, await runScenario(scenario, { flask, otlpUrl: otlp.url, redisUrl: redis.url }));
+      results.set(scenario.name, await runScenario(scenario, { flask, flaskThreaded, otlpUrl: otlp.url, redisUrl: redis.url }));
     }
   } finally {
     await flask.stop();
+    await flaskThreaded.stop();
     await otlp.close();
     await redis.stop();
   }
@@ -408,8 +437,8 @@ async function main(): Promise<void> {
     '',
     `Machine: ${availableParallelism()} CPUs (nproc), Node ${process.version}, ${process.platform}/${process.arch}; everything on loopback, one run per scenario.`,
     `Settings: wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s --latency after a ${settings.warmup} s warm-up; ` +
-      `gunicorn ${gunicornVersion()} with ${settings.gunicornWorkers} sync workers (--threads 1, no keep-alive), Flask GET /hello; ` +
-      'Switchyard upstream maxInFlight 64, keep-alive agent, no telemetry SDK, decision headers on; ' +
+      `gunicorn ${gunicornVersion()} with ${settings.gunicornWorkers} sync workers (--threads 1, no keep-alive) or ${settings.gunicornWorkers} gthread workers (--threads 4, keep-alive), Flask GET /hello; ` +
+      'Switchyard compiled (dist/), served by `switchyard.handler`, upstream maxInFlight 64, keep-alive agent, no telemetry SDK, decision headers on; nginx 1 worker; ' +
       'Switchyard and Express each in their own Node process; plain Express 5 with its defaults (ETag on).',
     ...(notes.length > 0 ? ['', ...notes] : []),
   ].join('\n');

@@ -49,7 +49,7 @@ const migratedHello = `
 async function switchyard(flaskUrl: string, routes: string, handlers: Record<string, NewHandler> = {}, redisUrl: string | null = null): Promise<RequestListener> {
   const text = `${upstreams(flaskUrl)}routes:${routes}`;
   const s = await createSwitchyard({ flags: [{ file: 'bench.yaml', text }], handlers, watch: false, logger: silentLogger, cache: { redisUrl } });
-  return s.app;
+  return s.handler;
 }
 
 /** The migrated route, mirroring every (or no) request to legacy and diffing the answers. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import { readFlagsDir } from './config/flags-files.js';
 import { watchFlagsDir } from './config/flags-watcher.js';
@@ -9,7 +10,7 @@ import { ConfigError, SwitchyardError, formatConfigIssue } from './errors/switch
 import { createConsoleLogger, type Logger } from './logging/logger.js';
 import { describeMounts } from './server/describe-mounts.js';
 import { RoutingStats } from './server/routing-stats.js';
-import { createSwitchMiddleware, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
+import { createSwitch, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
 import { UpstreamRegistry } from './server/upstream-registry.js';
 import { countCacheOutcome, observeUpstreams } from './telemetry/routing-telemetry.js';
 import { ADMIN_PREFIX, createAdminApi } from './admin/admin-api.js';
@@ -59,8 +60,14 @@ export interface SwitchyardOptions {
 export type ReloadOutcome = { readonly ok: true; readonly version: string; readonly changed: boolean } | { readonly ok: false; readonly error: ConfigError };
 
 export interface Switchyard {
-  /** A standalone Express app: the switch, then problem+json 404s. */
+  /** A standalone Express app: the admin API, the switch, then problem+json 404s. */
   readonly app: Express;
+  /**
+   * The same service as `app`, faster: `http.createServer(switchyard.handler)`. Legacy-side
+   * requests are proxied (or served from the cache) without entering Express; everything else
+   * goes on to `app`. What the CLI serves.
+   */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** The admin API and the switch, to mount in your own Express app; unrouted requests go to `next()`. */
   readonly middleware: RequestHandler;
   readonly config: FlagsConfig;
@@ -134,7 +141,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     logger,
   });
 
-  const middleware = createSwitchMiddleware({
+  const switchyardSwitch = createSwitch({
     current: () => snapshot,
     killSwitch: () => killSwitch || flagEngine.runtimeKillSwitch() !== null,
     flags: flagEngine,
@@ -202,7 +209,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   // The admin API first, then the switch: routes can never claim paths under ADMIN_PREFIX.
   const routed = express.Router();
   routed.use(ADMIN_PREFIX, adminApi);
-  routed.use(middleware);
+  routed.use(switchyardSwitch.middleware);
 
   const app = express();
   app.disable('x-powered-by');
@@ -215,6 +222,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   return {
     app,
+    handler: switchyardSwitch.front(app),
     middleware: routed,
     get config() {
       return snapshot.config;

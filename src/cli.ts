@@ -25,7 +25,7 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
   if (options.useLegacy) logger.warn('USE_LEGACY is set: every route goes to legacy');
   if (options.overrideToken === null) logger.info('no SWITCHYARD_OVERRIDE_TOKEN: X-Switchyard-Force headers are ignored');
 
-  const server = http.createServer(switchyard.app);
+  const server = http.createServer(switchyard.handler);
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,10 +1,10 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
+import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 import { tokensEqual } from '../routing/tester-override.js';
 
-/** Everything operators call lives under this prefix; routes may not claim paths below it. */
-export const ADMIN_PREFIX = '/_switchyard';
+export { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 
 export interface AdminSection {
   /** Mounted at `${ADMIN_PREFIX}/${name}`. */

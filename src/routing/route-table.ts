@@ -1,8 +1,7 @@
 import type { RouteConfig } from '../config/types.js';
+import { ADMIN_PREFIX as RESERVED_PREFIX } from './admin-prefix.js';
 import { compareSpecificity, matchSegments, parsePathPattern, patternsOverlap, splitPath, type PathPattern } from './path-pattern.js';
 
-/** Kept in step with ADMIN_PREFIX in src/admin (routing stays free of the Express edge). */
-const RESERVED_PREFIX = '/_switchyard';
 
 export interface CompiledRoute {
   readonly config: RouteConfig;

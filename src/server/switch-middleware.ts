@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 import type { HttpCache } from '../cache/http-cache.js';
 import type { ShadowMirror } from '../shadow/shadow-mirror.js';
 import type { CacheSettings, FlagsConfig, ProxiedSide, RouteCacheConfig } from '../config/types.js';
@@ -52,72 +54,140 @@ export interface RequestRouting {
 export const BACKEND_HEADER = 'x-switchyard-backend';
 export const ROUTE_HEADER = 'x-switchyard-route';
 
+/** What routing did with a request: finished it (proxied, cached or refused), or left it to Express. */
+type Routed = { readonly kind: 'done' } | { readonly kind: 'unrouted' } | { readonly kind: 'handler'; readonly name: string; readonly route: string; readonly params: Record<string, string> };
+
+const DONE: Routed = { kind: 'done' };
+const UNROUTED: Routed = { kind: 'unrouted' };
+
+/** The switch, in two forms that share one routing step and one set of counters. */
+export interface Switch {
+  /** Express middleware: routes what the table claims; the rest goes to `next()`. */
+  readonly middleware: RequestHandler;
+  /**
+   * A plain Node request listener in front of `app` (an Express app whose stack includes
+   * `middleware`): requests for the legacy side (proxied or cached) never enter Express, whose
+   * per-request cost is about a quarter of a proxied request's; new handlers, the admin API and
+   * unrouted requests go on to `app`, which does not route them again.
+   */
+  front(app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** Case-insensitive like Express's mount matching, and a prefix match: a superset that costs nothing. */
+function mayBeAdmin(url: string): boolean {
+  return url.length >= ADMIN_PREFIX.length && url.slice(0, ADMIN_PREFIX.length).toLowerCase() === ADMIN_PREFIX;
+}
+
 /**
  * The hot path: normalise the path, match the most specific route, decide, and hand the request
  * to the legacy proxy or the new side. Requests no route claims go to `next()`, so an embedding
  * app keeps its own routes.
  */
-export function createSwitchMiddleware(ctx: SwitchContext): RequestHandler {
-  return function switchyardRouter(req, res, next) {
-    const startedAt = performance.now();
-    const snapshot = ctx.current();
-    const { path: rawPath, query } = splitUrl(req.url);
-    const normalized = normalizeRequestPath(rawPath);
-    if (!normalized.ok) return sendProblem(res, new BadRequestError('SWITCHYARD_BAD_PATH', normalized.reason));
-    const method = req.method;
-    const match = snapshot.table.match(method, normalized.path);
-    if (match.kind === 'none') return next();
-    if (match.kind === 'method-not-allowed') {
-      const error = new SwitchyardError('SWITCHYARD_METHOD_NOT_ALLOWED', `${method} is not routed for this path`, { status: 405 });
-      return sendProblem(res, error, {}, { allow: match.allowed.join(', ') });
-    }
-    const route = match.route.config;
-    const override = readTesterOverride(req.headers, ctx.overrideToken);
-    ctx.stats.countOverride(override);
-    if (override.kind === 'malformed') return sendProblem(res, new BadRequestError('SWITCHYARD_BAD_OVERRIDE', override.reason), { route: route.name });
+export function createSwitch(ctx: SwitchContext): Switch {
+  // Decided in front of Express, finished inside it (a new handler needs Express's req/res).
+  const handedOver = new WeakMap<IncomingMessage, Routed>();
 
-    const settings = snapshot.config.settings;
-    // One stickiness value per request, shared by the rollout and the shadow sampling.
-    let sticky: string | undefined;
-    const requestStickiness = (): string => (sticky ??= stickinessValue(req.headers, route.rollout.stickiness.length > 0 ? route.rollout.stickiness : settings.stickiness, ctx.randomId));
-    const decision = decideRoute({
-      route,
-      killSwitch: ctx.killSwitch(),
-      override: override.kind === 'applied' ? override.side : null,
-      stickinessValue: requestStickiness,
-      ...ctx.flags?.inputsFor(route, { headers: req.headers, method, path: normalized.path, socketAddress: req.socket.remoteAddress }, settings),
-    });
-    ctx.stats.countDecision(route.name, decision.side);
-    const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
-    res.locals['switchyard'] = routing;
-    const recordDuration = annotateRequest({ route: route.name, pattern: route.path, decision, flagSource: ctx.flags?.sourceOf(decision) ?? 'file', flagVersion: routing.flagVersion }, startedAt);
-    res.once('close', () => recordDuration(performance.now()));
-    if (settings.exposeDecisionHeaders) {
-      res.setHeader(BACKEND_HEADER, decision.side);
-      res.setHeader(ROUTE_HEADER, route.name);
+  const finish = (routed: Routed, req: Request, res: Response, next: NextFunction): void => {
+    if (routed.kind === 'unrouted') return next();
+    if (routed.kind === 'handler') {
+      req.params = routed.params;
+      runHandler(ctx, routed.name, routed.route, req, res, next);
     }
-
-    if (route.shadow !== undefined) ctx.shadow?.begin(req, res, { route, decision, stickinessValue: requestStickiness, path: normalized.path, query, flagVersion: routing.flagVersion });
-
-    const side = decision.side === 'legacy' ? route.legacy : route.new;
-    if (side === null) {
-      // decideRoute only picks a side that exists; this guards the invariant rather than trusting it.
-      return sendProblem(res, new SwitchyardError('SWITCHYARD_NO_SIDE', `route has no ${decision.side} side`), { route: route.name });
-    }
-    if ('handler' in side) {
-      req.params = match.params;
-      runHandler(ctx, side.handler, route.name, req, res, next);
-      return;
-    }
-    const cache = decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
-    forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache });
   };
+
+  const middleware: RequestHandler = function switchyardRouter(req, res, next) {
+    const handed = handedOver.get(req);
+    if (handed !== undefined) {
+      handedOver.delete(req);
+      return finish(handed, req, res, next);
+    }
+    finish(routeRequest(ctx, req, res), req, res, next);
+  };
+
+  return {
+    middleware,
+    front: (app) => (req, res) => {
+      if (!mayBeAdmin(req.url ?? '/')) {
+        const routed = routeRequest(ctx, req, res);
+        if (routed.kind === 'done') return;
+        handedOver.set(req, routed);
+      }
+      app(req, res);
+    },
+  };
+}
+
+function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerResponse): Routed {
+  const startedAt = performance.now();
+  const snapshot = ctx.current();
+  const { path: rawPath, query } = splitUrl(req.url ?? '/');
+  const normalized = normalizeRequestPath(rawPath);
+  if (!normalized.ok) {
+    sendProblem(res, new BadRequestError('SWITCHYARD_BAD_PATH', normalized.reason));
+    return DONE;
+  }
+  const method = req.method ?? 'GET';
+  const match = snapshot.table.match(method, normalized.path);
+  if (match.kind === 'none') return UNROUTED;
+  if (match.kind === 'method-not-allowed') {
+    const error = new SwitchyardError('SWITCHYARD_METHOD_NOT_ALLOWED', `${method} is not routed for this path`, { status: 405 });
+    sendProblem(res, error, {}, { allow: match.allowed.join(', ') });
+    return DONE;
+  }
+  const route = match.route.config;
+  const override = readTesterOverride(req.headers, ctx.overrideToken);
+  ctx.stats.countOverride(override);
+  if (override.kind === 'malformed') {
+    sendProblem(res, new BadRequestError('SWITCHYARD_BAD_OVERRIDE', override.reason), { route: route.name });
+    return DONE;
+  }
+
+  const settings = snapshot.config.settings;
+  // One stickiness value per request, shared by the rollout and the shadow sampling.
+  let sticky: string | undefined;
+  const requestStickiness = (): string => (sticky ??= stickinessValue(req.headers, route.rollout.stickiness.length > 0 ? route.rollout.stickiness : settings.stickiness, ctx.randomId));
+  const decision = decideRoute({
+    route,
+    killSwitch: ctx.killSwitch(),
+    override: override.kind === 'applied' ? override.side : null,
+    stickinessValue: requestStickiness,
+    ...ctx.flags?.inputsFor(route, { headers: req.headers, method, path: normalized.path, socketAddress: req.socket.remoteAddress }, settings),
+  });
+  ctx.stats.countDecision(route.name, decision.side);
+  const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
+  setLocals(res, routing);
+  const recordDuration = annotateRequest({ route: route.name, pattern: route.path, decision, flagSource: ctx.flags?.sourceOf(decision) ?? 'file', flagVersion: routing.flagVersion }, startedAt);
+  res.once('close', () => recordDuration(performance.now()));
+  if (settings.exposeDecisionHeaders) {
+    res.setHeader(BACKEND_HEADER, decision.side);
+    res.setHeader(ROUTE_HEADER, route.name);
+  }
+
+  if (route.shadow !== undefined) ctx.shadow?.begin(req, res, { route, decision, stickinessValue: requestStickiness, path: normalized.path, query, flagVersion: routing.flagVersion });
+
+  const side = decision.side === 'legacy' ? route.legacy : route.new;
+  if (side === null) {
+    // decideRoute only picks a side that exists; this guards the invariant rather than trusting it.
+    sendProblem(res, new SwitchyardError('SWITCHYARD_NO_SIDE', `route has no ${decision.side} side`), { route: route.name });
+    return DONE;
+  }
+  if ('handler' in side) return { kind: 'handler', name: side.handler, route: route.name, params: match.params };
+  const cache = decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
+  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache });
+  return DONE;
+}
+
+/** `res.locals.switchyard` for the embedding app (Express keeps a `locals` it finds already set). */
+function setLocals(res: ServerResponse, routing: RequestRouting): void {
+  const r = res as ServerResponse & { locals?: Record<string, unknown> };
+  r.locals ??= Object.create(null) as Record<string, unknown>;
+  r.locals['switchyard'] = routing;
 }
 
 function forwardTo(
   snapshot: RuntimeSnapshot,
   side: ProxiedSide,
-  r: { req: Request; res: Response; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null },
+  r: { req: IncomingMessage; res: ServerResponse; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null },
 ): void {
   const proxy = snapshot.proxies.get(side.upstream);
   if (proxy === undefined) return sendProblem(r.res, new SwitchyardError('SWITCHYARD_NO_UPSTREAM', `upstream \`${side.upstream}\` is not configured`), { route: r.route });

@@ -15,5 +15,5 @@ export interface TestClient {
  */
 export async function createTestClient(options: SwitchyardOptions): Promise<TestClient> {
   const switchyard = await createSwitchyard({ watch: false, logger: silentLogger, ...options });
-  return { agent: supertest(switchyard.app), switchyard, close: () => switchyard.close() };
+  return { agent: supertest(switchyard.handler), switchyard, close: () => switchyard.close() };
 }

@@ -21,7 +21,7 @@ export interface Listening {
 /** Runs Switchyard on a real loopback port (for concurrency tests that supertest cannot express). */
 export async function listen(options: SwitchyardOptions): Promise<Listening> {
   const switchyard = await createSwitchyard({ watch: false, ...options });
-  const server = http.createServer(switchyard.app);
+  const server = http.createServer(switchyard.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import supertest from 'supertest';
+import { handlers } from '../../examples/new-handlers.js';
+import { createSwitchyard, type Switchyard } from '../../src/app.js';
+import type { NewHandler } from '../../src/index.js';
+import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { captureLogger, flagsText } from '../support/switchyard-harness.js';
+
+/**
+ * `switchyard.handler` (what the CLI serves) routes legacy requests without entering Express and
+ * hands everything else to `switchyard.app`. Both must answer every request alike, and route it
+ * exactly once: the same requests go through each and their answers and counters are compared.
+ */
+const ADMIN = 'admin-token-for-the-front-handler-test';
+const TOKEN = 'tester-override-token-0123456789';
+
+let flask: LegacyServer;
+
+const extraHandlers: Record<string, NewHandler> = {
+  ...handlers,
+  /** "Not mine": the request goes on to the next middleware (here the 404). */
+  declines: (_req, _res, next) => next(),
+};
+
+async function build(): Promise<Switchyard> {
+  return createSwitchyard({
+    flags: flagsText(`
+upstreams:
+  flask: { url: "${flask.url}", maxInFlight: 4 }
+routes:
+  - name: everything
+    path: /*
+    legacy: { upstream: flask }
+  - name: users
+    path: /users/:id
+    methods: [GET]
+    legacy: { upstream: flask }
+    new: { handler: user }
+    mode: new
+  - name: declines
+    path: /declines
+    new: { handler: declines }
+  - name: only-get
+    path: /only-get
+    methods: [GET]
+    new: { handler: health }
+`),
+    handlers: extraHandlers,
+    adminToken: ADMIN,
+    overrideToken: TOKEN,
+    watch: false,
+    logger: captureLogger(),
+  });
+}
+
+interface Probe {
+  readonly name: string;
+  readonly method: 'get' | 'post';
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+}
+
+const probes: readonly Probe[] = [
+  { name: 'legacy catch-all', method: 'get', path: '/hello' },
+  { name: 'legacy with query', method: 'get', path: '/echo?a=1&b=2' },
+  { name: 'new handler with a path parameter', method: 'get', path: '/users/42' },
+  { name: 'tester override to legacy', method: 'get', path: '/hello', headers: { 'x-switchyard-force': 'legacy', 'x-switchyard-override-token': TOKEN } },
+  { name: 'malformed override', method: 'get', path: '/hello', headers: { 'x-switchyard-force': 'sideways', 'x-switchyard-override-token': TOKEN } },
+  { name: 'handler that declines', method: 'get', path: '/declines' },
+  { name: 'POST to a GET-only new route: the legacy catch-all takes it', method: 'post', path: '/only-get' },
+  { name: 'empty path segment (400)', method: 'get', path: '/a//hello' },
+  { name: 'admin API with its token', method: 'get', path: '/_switchyard/routes', headers: { authorization: `Bearer ${ADMIN}` } },
+  { name: 'admin API without a token', method: 'get', path: '/_switchyard/routes' },
+  { name: 'admin prefix in another case', method: 'get', path: '/_SWITCHYARD/routes' },
+  { name: 'unknown admin endpoint', method: 'get', path: '/_switchyard/nope', headers: { authorization: `Bearer ${ADMIN}` } },
+];
+
+/** What must match between the two: status, content type, Switchyard's headers, the body's shape. */
+function summary(res: supertest.Response): Record<string, unknown> {
+  const body: unknown = res.headers['content-type']?.includes('json') === true ? res.body : res.text;
+  return {
+    status: res.status,
+    type: res.headers['content-type'],
+    backend: res.headers['x-switchyard-backend'],
+    route: res.headers['x-switchyard-route'],
+    allow: res.headers['allow'],
+    // Flask's echo and Switchyard's routes list carry per-request values; their keys still match.
+    body: body !== null && typeof body === 'object' ? Object.keys(body).sort() : body,
+  };
+}
+
+before(async () => {
+  flask = await startFlask({ workers: 2 });
+});
+after(async () => {
+  await flask?.stop();
+});
+
+describe('switchyard.handler answers like switchyard.app', () => {
+  let viaApp: Switchyard;
+  let viaHandler: Switchyard;
+  before(async () => {
+    [viaApp, viaHandler] = await Promise.all([build(), build()]);
+  });
+  after(async () => {
+    await Promise.all([viaApp?.close(), viaHandler?.close()]);
+  });
+
+  for (const probe of probes) {
+    it(probe.name, async () => {
+      const send = (listener: Parameters<typeof supertest>[0]): supertest.Test => supertest(listener)[probe.method](probe.path).set(probe.headers ?? {});
+      const [a, h] = [await send(viaApp.app), await send(viaHandler.handler)];
+      assert.deepEqual(summary(h), summary(a));
+    });
+  }
+
+  it('routes and counts every request once on either path', () => {
+    assert.deepEqual(viaHandler.stats.snapshot(), viaApp.stats.snapshot());
+    const routes = viaHandler.stats.snapshot().routes;
+    // Four probes reach `everything`: two plain, one with the override, the POST to /only-get. The
+    // admin prefix in another case is the admin API's on both paths (Express mounts match
+    // case-insensitively); the malformed override and the bad path are refused before deciding.
+    assert.deepEqual(routes['users'], { legacy: 0, new: 1 });
+    assert.deepEqual(routes['declines'], { legacy: 0, new: 1 });
+    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 4);
+  });
+
+  it('a legacy request through the handler never enters Express (no Express request prototype)', async () => {
+    let sawExpress = false;
+    const spy = (req: Parameters<typeof viaHandler.handler>[0], res: Parameters<typeof viaHandler.handler>[1]): void => {
+      res.once('finish', () => {
+        // Express swaps the request's prototype for its own, which adds `get` and `query`.
+        sawExpress = 'query' in req;
+      });
+      viaHandler.handler(req, res);
+    };
+    const res = await supertest(spy).get('/hello').expect(200);
+    assert.equal(res.headers['x-switchyard-backend'], 'legacy');
+    assert.equal(sawExpress, false);
+    const handled = await supertest(spy).get('/users/7').expect(200);
+    assert.equal(handled.body.id, 7);
+    assert.equal(sawExpress, true);
+  });
+});
