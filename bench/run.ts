@@ -70,6 +70,8 @@ interface Scenario {
   readonly path: string;
   /** Checked on one request before the load: a substring of the body, and the side Switchyard chose. */
   readonly expect: { readonly body: string; readonly backend?: 'legacy' | 'new' };
+  /** wrk connections for this scenario (default BENCH_CONNECTIONS). */
+  readonly connections?: number;
 }
 
 /** A bench/servers.ts mode in its own process. */
@@ -174,6 +176,23 @@ const scenarios: readonly Scenario[] = [
     path: '/flask/hello',
     expect: { body: '{"message":"Hello"}', backend: 'new' },
   },
+  // The same pair at one connection: the machine is not saturated, so the difference is what
+  // mirroring adds to a client's own request (teeing, capture), not CPU taken by the shadow calls.
+  {
+    name: 'new route, shadow 0%, 1 connection',
+    start: server('switchyard-shadow-0'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+    connections: 1,
+  },
+  {
+    name: 'new route, shadow 100% → legacy, 1 connection',
+    baseline: 'new route, shadow 0%, 1 connection',
+    start: server('switchyard-shadow-100'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+    connections: 1,
+  },
   // Telemetry (issue 6): the new route with telemetry off, SDK on without exporter, and exporting.
   {
     name: 'new route, telemetry off',
@@ -197,9 +216,12 @@ const scenarios: readonly Scenario[] = [
   },
 ];
 
+/** A scenario that cannot run on this machine (a missing optional tool): reported, not fatal. */
+class ScenarioSkipped extends Error {}
+
 /** nginx (Debian's) in front of the same gunicorn, one worker, with or without proxy_cache. */
 async function startNginx(flaskUrl: string, cache: boolean): Promise<Target> {
-  if (!existsSync('/usr/sbin/nginx')) throw new Error('nginx is not installed: apt-get install -y nginx (or BENCH_ONLY to skip it)');
+  if (!existsSync('/usr/sbin/nginx')) throw new ScenarioSkipped('nginx is not installed (Debian: apt-get install -y nginx)');
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
   const port = await freePort();
   const conf = `
@@ -341,8 +363,8 @@ function parseWrk(output: string): WrkResult {
   return { rps: Number(rps), p50ms: percentileMs(output, '50'), p99ms: percentileMs(output, '99'), requests: Number(requests), problems };
 }
 
-async function wrk(url: string, seconds: number): Promise<WrkResult> {
-  const args = [`-t${settings.threads}`, `-c${settings.connections}`, `-d${seconds}s`, '--latency', url];
+async function wrk(url: string, seconds: number, connections = settings.connections): Promise<WrkResult> {
+  const args = [`-t${Math.min(settings.threads, connections)}`, `-c${connections}`, `-d${seconds}s`, '--latency', url];
   const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'], timeout: (seconds + 30) * 1000 });
   children.add(child);
 
@@ -372,8 +394,8 @@ async function runScenario(scenario: Scenario, env: BenchEnv): Promise<WrkResult
   try {
     const url = target.url + scenario.path;
     await check(scenario, url);
-    await wrk(url, settings.warmup);
-    return await wrk(url, settings.duration);
+    await wrk(url, settings.warmup, scenario.connections);
+    return await wrk(url, settings.duration, scenario.connections);
   } finally {
     await target.stop();
   }
@@ -416,10 +438,17 @@ async function main(): Promise<void> {
   const otlp = await startOtlpSink();
   const redis = await startRedis();
   const results = new Map<string, WrkResult>();
+  const skipped: string[] = [];
   try {
     for (const scenario of picked) {
       process.stderr.write(`bench: ${scenario.name}…\n`);
-      results.set(scenario.name, await runScenario(scenario, { flask, flaskThreaded, otlpUrl: otlp.url, redisUrl: redis.url }));
+      try {
+        results.set(scenario.name, await runScenario(scenario, { flask, flaskThreaded, otlpUrl: otlp.url, redisUrl: redis.url }));
+      } catch (error) {
+        if (!(error instanceof ScenarioSkipped)) throw error;
+        skipped.push(`- skipped ${scenario.name}: ${error.message}`);
+        process.stderr.write(`bench: skipped: ${error.message}\n`);
+      }
     }
   } finally {
     await flask.stop();
@@ -440,7 +469,7 @@ async function main(): Promise<void> {
       `gunicorn ${gunicornVersion()} with ${settings.gunicornWorkers} sync workers (--threads 1, no keep-alive) or ${settings.gunicornWorkers} gthread workers (--threads 4, keep-alive), Flask GET /hello; ` +
       'Switchyard compiled (dist/), served by `switchyard.handler`, upstream maxInFlight 64, keep-alive agent, no telemetry SDK, decision headers on; nginx 1 worker; ' +
       'Switchyard and Express each in their own Node process; plain Express 5 with its defaults (ETag on).',
-    ...(notes.length > 0 ? ['', ...notes] : []),
+    ...(notes.length > 0 || skipped.length > 0 ? ['', ...notes, ...skipped] : []),
   ].join('\n');
 
   console.log(md);
