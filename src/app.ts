@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { readFlagsDir } from './config/flags-files.js';
 import { watchFlagsDir } from './config/flags-watcher.js';
 import type { FlagsConfig } from './config/types.js';
@@ -10,7 +10,7 @@ import { ConfigError, SwitchyardError, formatConfigIssue } from './errors/switch
 import { createConsoleLogger, type Logger } from './logging/logger.js';
 import { describeMounts } from './server/describe-mounts.js';
 import { RoutingStats } from './server/routing-stats.js';
-import { createSwitch, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
+import { answerInternalError, createSwitch, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
 import { UpstreamRegistry } from './server/upstream-registry.js';
 import { countCacheOutcome, observeUpstreams } from './telemetry/routing-telemetry.js';
 import { ADMIN_PREFIX, createAdminApi } from './admin/admin-api.js';
@@ -216,6 +216,8 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   app.set('etag', false);
   app.use(routed);
   app.use((req, res) => sendProblem(res, new SwitchyardError('SWITCHYARD_NO_ROUTE', `no route for ${req.method} ${req.path}`, { status: 404 })));
+  // Express's own final handler would answer HTML, with the stack trace outside production.
+  app.use(((error, _req, res, _next) => answerInternalError(logger, res, error)) satisfies ErrorRequestHandler);
 
   // Bounded: the runtime store and Unleash each get a start-up wait, then we serve with what we have.
   await flagEngine.start(initial.config);

@@ -108,13 +108,25 @@ export function createSwitch(ctx: SwitchContext): Switch {
     middleware,
     front: (app) => (req, res) => {
       if (!mayBeAdmin(req.url ?? '/')) {
-        const routed = routeRequest(ctx, req, res);
+        let routed: Routed;
+        try {
+          routed = routeRequest(ctx, req, res);
+        } catch (error) {
+          // Outside Express nothing would catch it: a throw here would take the process down.
+          return answerInternalError(ctx.logger, res, error);
+        }
         if (routed.kind === 'done') return;
         handedOver.set(req, routed);
       }
       app(req, res);
     },
   };
+}
+
+/** A bug, not an upstream failure: logged with its stack, answered 500 problem+json without it. */
+export function answerInternalError(logger: Logger, res: ServerResponse, error: unknown): void {
+  logger.error('request failed inside Switchyard', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  sendProblem(res, new SwitchyardError('SWITCHYARD_INTERNAL', 'Switchyard failed to handle the request', { status: 500, cause: error }));
 }
 
 function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerResponse): Routed {

@@ -143,3 +143,48 @@ describe('switchyard.handler answers like switchyard.app', () => {
     assert.equal(sawExpress, true);
   });
 });
+
+describe('a failure inside Switchyard while routing', () => {
+  // The stickiness source throws: the shadow sampling asks for it outside the decision (which
+  // catches its own failures), so the throw reaches the request listener.
+  let sy: Switchyard;
+  let logger: ReturnType<typeof captureLogger>;
+  before(async () => {
+    logger = captureLogger();
+    sy = await createSwitchyard({
+      flags: flagsText(`
+upstreams:
+  flask: { url: "${flask.url}" }
+routes:
+  - name: shadowed
+    path: /hello
+    legacy: { upstream: flask }
+    new: { handler: hello }
+    mode: legacy
+    shadow: { percentage: 100 }
+`),
+      handlers,
+      randomId: () => {
+        throw new Error('planted: no randomness today');
+      },
+      watch: false,
+      logger,
+    });
+  });
+  after(async () => {
+    await sy?.close();
+  });
+
+  for (const via of ['handler', 'app'] as const) {
+    it(`is a 500 problem without a stack trace, and the process serves on (${via})`, async () => {
+      const res = await supertest(sy[via]).get('/hello').expect(500);
+      assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+      assert.equal(res.body.code, 'SWITCHYARD_INTERNAL');
+      assert.doesNotMatch(res.text, /planted|at .*\.ts:/);
+      assert.ok(logger.lines.some((l) => l.includes('planted: no randomness today')), 'the cause is logged');
+      // Same process, a request that does not need the broken source.
+      const again = await supertest(sy[via]).get('/hello').set('x-user-id', 'u-1').expect(200);
+      assert.equal(again.headers['x-switchyard-backend'], 'legacy');
+    });
+  }
+});
