@@ -247,8 +247,8 @@ export class HttpCache {
     try {
       return await this.lead(c, keys, key, stale, marker, conditionals, settle);
     } finally {
-      // Followers were answered as soon as the outcome was known; the flight stays registered
-      // until the entry is written, so a request arriving in between joins instead of missing.
+      // Followers are answered once the entry is written (or the outcome is a pass); the flight
+      // stays registered until then, so a request arriving in between joins instead of missing.
       settle({ kind: 'pass' });
       this.flights.delete(key);
     }
@@ -316,10 +316,11 @@ export class HttpCache {
       const meta: EntryMeta = { ...stale.entry.meta, headers: updated.headers, policy: policy.toObject(), storedAt: this.options.clock() };
       const value = encodeRecord({ kind: 'entry', meta, body: stale.entry.body });
       const entry = this.decodeEntry(value);
-      settle(decision.store ? { kind: 'entry', key, entry, status: 'REVALIDATED' } : { kind: 'pass' });
-      // Written first, so the client's answer implies every instance sees the refreshed entry.
+      // Written before anyone is answered, so a client's answer implies every instance sees the
+      // refreshed entry (followers on this instance included).
       if (decision.store) await this.writeQuietly(key, value, decision.storeTtlMs);
       else await this.deleteQuietly(key);
+      settle(decision.store ? { kind: 'entry', key, entry, status: 'REVALIDATED' } : { kind: 'pass' });
       lock?.release();
       if (toClient) this.sendEntry(c, entry, 'REVALIDATED');
       return 'served';
@@ -367,8 +368,9 @@ export class HttpCache {
           storedAt: this.options.clock(),
         };
         const value = encodeRecord({ kind: 'entry', meta, body: chunks });
-        settle({ kind: 'entry', key: storeKey, entry: this.decodeEntry(value), status: 'MISS' });
+        // Stored first: followers waiting on this flight get the entry only once other instances can too.
         await this.write(keys.base, storeKey, value, decision, generation);
+        settle({ kind: 'entry', key: storeKey, entry: this.decodeEntry(value), status: 'MISS' });
       },
       abort: () => settle({ kind: 'pass' }),
     });

@@ -14,7 +14,7 @@ import type { RouteTable } from '../routing/route-table.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
 import { stickinessValue } from '../routing/stickiness.js';
 import { readTesterOverride } from '../routing/tester-override.js';
-import { annotateRequest, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
+import { annotateRequest, reassertRoute, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
 import type { RoutingStats } from './routing-stats.js';
 
 /** A new-side handler: plain Express. It may be async; a rejection becomes a 500 problem. */
@@ -55,7 +55,10 @@ export const BACKEND_HEADER = 'x-switchyard-backend';
 export const ROUTE_HEADER = 'x-switchyard-route';
 
 /** What routing did with a request: finished it (proxied, cached or refused), or left it to Express. */
-type Routed = { readonly kind: 'done' } | { readonly kind: 'unrouted' } | { readonly kind: 'handler'; readonly name: string; readonly route: string; readonly params: Record<string, string> };
+type Routed =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'unrouted' }
+  | { readonly kind: 'handler'; readonly name: string; readonly route: string; readonly pattern: string; readonly params: Record<string, string> };
 
 const DONE: Routed = { kind: 'done' };
 const UNROUTED: Routed = { kind: 'unrouted' };
@@ -99,6 +102,7 @@ export function createSwitch(ctx: SwitchContext): Switch {
     const handed = handedOver.get(req);
     if (handed !== undefined) {
       handedOver.delete(req);
+      if (handed.kind === 'handler') reassertRoute(handed.pattern);
       return finish(handed, req, res, next);
     }
     finish(routeRequest(ctx, req, res), req, res, next);
@@ -107,7 +111,9 @@ export function createSwitch(ctx: SwitchContext): Switch {
   return {
     middleware,
     front: (app) => (req, res) => {
-      if (!mayBeAdmin(req.url ?? '/')) {
+      const url = req.url ?? '/';
+      // Absolute-form targets (`GET http://host/path`) and the admin API are Express's to parse.
+      if (url.startsWith('/') && !mayBeAdmin(url)) {
         let routed: Routed;
         try {
           routed = routeRequest(ctx, req, res);
@@ -183,7 +189,7 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
     sendProblem(res, new SwitchyardError('SWITCHYARD_NO_SIDE', `route has no ${decision.side} side`), { route: route.name });
     return DONE;
   }
-  if ('handler' in side) return { kind: 'handler', name: side.handler, route: route.name, params: match.params };
+  if ('handler' in side) return { kind: 'handler', name: side.handler, route: route.name, pattern: route.path, params: match.params };
   const cache = decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
   forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache });
   return DONE;

@@ -40,6 +40,16 @@ export function annotateRequest(a: RequestAnnotation, startedAt: number): (now: 
   return (now) => requestDuration.record((now - startedAt) / 1000, { 'switchyard.route': a.route, 'switchyard.decision': a.decision.side, 'http.route': a.pattern });
 }
 
+/**
+ * Names the server span after the route pattern again: a request decided before Express (see
+ * `Switch.front`) then passes through Express, whose instrumentation overwrites the route with
+ * each layer it enters — `undefined` for Switchyard's own mounts.
+ */
+export function reassertRoute(pattern: string): void {
+  const rpc = getRPCMetadata(context.active());
+  if (rpc?.type === RPCType.HTTP && rpc.span.isRecording()) rpc.route = pattern;
+}
+
 export function decisionAttributes(a: RequestAnnotation): Attributes {
   const attributes: Attributes = {
     'http.route': a.pattern,

@@ -105,20 +105,30 @@ describe('response cache on Redis: instances share it', () => {
     }
   });
 
-  it('a client never holds a complete response before the entry is in Redis (writes held back by CLIENT PAUSE)', async () => {
+  it('no client — leader or follower of the fill — holds a complete response before the entry is in Redis (writes held back by CLIENT PAUSE)', async () => {
     // With Content-Length framing the client has the whole body once its last byte arrives, so the
-    // store write must finish before that byte is sent. Redis is told to hold writes (reads go on)
-    // after the fill lock is taken and before legacy (sleep_ms=300) answers.
-    const pending = request(a.url, '/c/cacheable?sleep_ms=300&t=write-before-last-byte');
-    await delay(120);
+    // store write must finish before that byte is sent — to the request that filled the entry and
+    // to the one that waited for it alike. Redis is told to hold writes (reads go on) after the
+    // fill lock is taken and before legacy (sleep_ms=300) answers; the key is read the moment each
+    // client has its response.
+    const url = '/c/cacheable?sleep_ms=300&t=write-before-last-byte';
+    const storedWhenAnswered = async (pending: Promise<Reply>): Promise<{ reply: Reply; keys: string }> => {
+      const reply = await pending;
+      return { reply, keys: await redis.command('KEYS', '*t=write-before-last-byte*') };
+    };
+    const leader = storedWhenAnswered(request(a.url, url));
+    await delay(40);
+    const follower = storedWhenAnswered(request(a.url, url));
+    await delay(80);
     assert.match(await redis.command('CLIENT', 'PAUSE', '700', 'WRITE'), /OK/);
-    const miss = await pending;
-    assert.equal(miss.headers['x-switchyard-cache'], 'MISS');
-    // Read at once (reads are not paused): the entry is there the moment the client has it.
-    assert.match(await redis.command('KEYS', '*t=write-before-last-byte*'), /^\*1\r\n/);
-    const hit = await request(b.url, '/c/cacheable?sleep_ms=300&t=write-before-last-byte');
-    assert.equal(hit.headers['x-switchyard-cache'], 'HIT');
-    assert.equal(hit.json().nonce, miss.json().nonce);
+    const [l, f] = await Promise.all([leader, follower]);
+    assert.equal(l.reply.headers['x-switchyard-cache'], 'MISS');
+    assert.equal(f.reply.headers['x-switchyard-cache'], 'HIT');
+    assert.match(l.keys, /^\*1\r\n/, 'stored before the leader had its response');
+    assert.match(f.keys, /^\*1\r\n/, 'stored before the follower had its response');
+    const other = await request(b.url, url);
+    assert.equal(other.headers['x-switchyard-cache'], 'HIT');
+    assert.equal(other.json().nonce, l.reply.json().nonce);
   });
 
   it('Vary variants are shared too', async () => {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import supertest from 'supertest';
 import { handlers } from '../../examples/new-handlers.js';
@@ -114,6 +117,24 @@ describe('switchyard.handler answers like switchyard.app', () => {
       assert.deepEqual(summary(h), summary(a));
     });
   }
+
+  it('an absolute-form request target (GET http://host/path) is answered alike', async () => {
+    const ask = async (listener: (req: http.IncomingMessage, res: http.ServerResponse) => void, path: string): Promise<number> => {
+      const server = http.createServer(listener).listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const { port } = server.address() as AddressInfo;
+        const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${ADMIN}` } }, resolve).on('error', reject));
+        res.resume();
+        return res.statusCode ?? 0;
+      } finally {
+        server.close();
+      }
+    };
+    for (const path of ['http://shop.example/_switchyard/routes', 'http://shop.example/hello']) {
+      assert.equal(await ask(viaHandler.handler, path), await ask(viaApp.app, path), path);
+    }
+  });
 
   it('routes and counts every request once on either path', () => {
     assert.deepEqual(viaHandler.stats.snapshot(), viaApp.stats.snapshot());

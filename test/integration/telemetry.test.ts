@@ -93,54 +93,59 @@ after(async () => {
 });
 
 describe('traces (in-memory exporter, real SDK and instrumentations)', () => {
-  it('a legacy route: server span named by http.route, a legacy span, a client span, traceparent at Flask', async () => {
-    spans.reset();
-    const sy = await make();
-    try {
-      const res = await supertest(sy.app).get('/flask/echo?x=1').expect(200);
-      const { server, all } = await traceOf('flask-app', ['switchyard legacy']);
-      assert.equal(server.attributes['http.route'], '/flask/*');
-      assert.equal(server.name, 'GET /flask/*');
-      assert.equal(server.attributes['switchyard.decision'], 'legacy');
-      assert.equal(server.attributes['switchyard.reason'], 'only_side');
-      assert.equal(server.attributes['switchyard.flag.source'], 'file');
-      assert.equal(server.attributes['switchyard.flag.version'], sy.config.version);
-      const legacy = all.find((s) => s.name === 'switchyard legacy');
-      assert.ok(legacy);
-      assert.ok(isBelow(legacy, server, all));
-      assert.equal(legacy.attributes['switchyard.upstream'], 'flask');
-      const client = all.find((s) => s.kind === SpanKind.CLIENT && isBelow(s, server, all));
-      assert.ok(client, 'the proxied call is a client span');
-      assert.equal(parentOf(client), legacy.spanContext().spanId);
-      assert.equal(client.attributes['server.port'], flask.port);
-      // Flask received a traceparent continuing this trace, from the client span.
-      const traceparent = String(res.body.headers.traceparent);
-      assert.equal(traceparent.split('-')[1], server.spanContext().traceId);
-      assert.equal(traceparent.split('-')[2], client.spanContext().spanId);
-    } finally {
-      await sy.close();
-    }
-  });
+  // switchyard.app routes inside Express; switchyard.handler (what the CLI serves) in front of it.
+  for (const via of ['app', 'handler'] as const) {
+    it(`a legacy route (${via}): server span named by http.route, a legacy span, a client span, traceparent at Flask`, async () => {
+      spans.reset();
+      const sy = await make();
+      try {
+        const res = await supertest(sy[via]).get('/flask/echo?x=1').expect(200);
+        const { server, all } = await traceOf('flask-app', ['switchyard legacy']);
+        assert.equal(server.attributes['http.route'], '/flask/*');
+        assert.equal(server.name, 'GET /flask/*');
+        assert.equal(server.attributes['switchyard.decision'], 'legacy');
+        assert.equal(server.attributes['switchyard.reason'], 'only_side');
+        assert.equal(server.attributes['switchyard.flag.source'], 'file');
+        assert.equal(server.attributes['switchyard.flag.version'], sy.config.version);
+        const legacy = all.find((s) => s.name === 'switchyard legacy');
+        assert.ok(legacy);
+        assert.ok(isBelow(legacy, server, all));
+        assert.equal(legacy.attributes['switchyard.upstream'], 'flask');
+        const client = all.find((s) => s.kind === SpanKind.CLIENT && isBelow(s, server, all));
+        assert.ok(client, 'the proxied call is a client span');
+        assert.equal(parentOf(client), legacy.spanContext().spanId);
+        assert.equal(client.attributes['server.port'], flask.port);
+        // Flask received a traceparent continuing this trace, from the client span.
+        const traceparent = String(res.body.headers.traceparent);
+        assert.equal(traceparent.split('-')[1], server.spanContext().traceId);
+        assert.equal(traceparent.split('-')[2], client.spanContext().spanId);
+      } finally {
+        await sy.close();
+      }
+    });
 
-  it('a new route: a new-handler span under the server span, no client span', async () => {
-    spans.reset();
-    const sy = await make();
-    try {
-      await supertest(sy.app).get('/flask/hello').expect(200);
-      const { server, all } = await traceOf('hello', ['switchyard new handler']);
-      assert.equal(server.attributes['switchyard.decision'], 'new');
-      assert.equal(server.attributes['http.route'], '/flask/hello');
-      const handler = all.find((s) => s.name === 'switchyard new handler');
-      assert.ok(handler);
-      assert.equal(handler.attributes['switchyard.handler'], 'hello');
-      assert.ok(isBelow(handler, server, all));
-      assert.equal(server.attributes['switchyard.reason'], 'static');
-      // (supertest's own request is a client span above the server span; none may sit below it.)
-      assert.ok(!all.some((s) => s.kind === SpanKind.CLIENT && isBelow(s, server, all)));
-    } finally {
-      await sy.close();
-    }
-  });
+    it(`a new route (${via}): a new-handler span under the server span, no client span`, async () => {
+      spans.reset();
+      const sy = await make();
+      try {
+        await supertest(sy[via]).get('/flask/hello').expect(200);
+        const { server, all } = await traceOf('hello', ['switchyard new handler']);
+        assert.equal(server.attributes['switchyard.decision'], 'new');
+        assert.equal(server.attributes['http.route'], '/flask/hello');
+        // switchyard.handler decides before Express, whose instrumentation then renames the route per layer.
+        assert.equal(server.name, 'GET /flask/hello');
+        const handler = all.find((s) => s.name === 'switchyard new handler');
+        assert.ok(handler);
+        assert.equal(handler.attributes['switchyard.handler'], 'hello');
+        assert.ok(isBelow(handler, server, all));
+        assert.equal(server.attributes['switchyard.reason'], 'static');
+        // (supertest's own request is a client span above the server span; none may sit below it.)
+        assert.ok(!all.some((s) => s.kind === SpanKind.CLIENT && isBelow(s, server, all)));
+      } finally {
+        await sy.close();
+      }
+    });
+  }
 
   it('a rollout carries bucket and percentage; the kill switch its reason', async () => {
     spans.reset();
