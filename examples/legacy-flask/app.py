@@ -409,8 +409,13 @@ def auth():
 _GREETINGS = {"en": "hello", "fr": "bonjour", "de": "hallo"}
 
 
-@app.get("/vary-lang")
+@app.route("/vary-lang", methods=["GET", "POST"])
 def vary_lang():
+    """Greets in the best Accept-Language; sleep_ms delays the answer. POST answers the same
+    (a successful unsafe request: caches must invalidate the URL)."""
+    sleep_ms = _int_arg("sleep_ms", 0, MAX_SLOW_MS)
+    if sleep_ms and request.method == "GET":
+        time.sleep(sleep_ms / 1000.0)
     lang = request.accept_languages.best_match(list(_GREETINGS)) or "en"
     resp = jsonify(_cache_body(lang=lang, greeting=_GREETINGS[lang]))
     resp.headers["Cache-Control"] = "public, max-age=60"

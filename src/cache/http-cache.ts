@@ -347,7 +347,8 @@ export class HttpCache {
       return 'served';
     }
 
-    const generation = decision.vary.length === 0 ? '' : marker !== null && sameList(marker.vary, decision.vary) ? marker.generation : randomBytes(6).toString('hex');
+    const reusesMarker = decision.vary.length > 0 && marker !== null && sameList(marker.vary, decision.vary);
+    const generation = decision.vary.length === 0 ? '' : reusesMarker ? marker.generation : randomBytes(6).toString('hex');
     const storeKey = decision.vary.length === 0 ? keys.base : variantKey(keys.base, decision.vary, view, generation);
     await this.streamThrough(toClient ? c : null, response, status, headers, {
       limit: c.cache.maxEntryBytes,
@@ -369,7 +370,7 @@ export class HttpCache {
         };
         const value = encodeRecord({ kind: 'entry', meta, body: chunks });
         // Stored first: followers waiting on this flight get the entry only once other instances can too.
-        await this.write(keys.base, storeKey, value, decision, generation);
+        await this.write(keys.base, storeKey, value, decision, generation, reusesMarker);
         settle({ kind: 'entry', key: storeKey, entry: this.decodeEntry(value), status: 'MISS' });
       },
       abort: () => settle({ kind: 'pass' }),
@@ -586,10 +587,22 @@ export class HttpCache {
    * the variant (seeing no marker, it waits on the fill lock this instance holds). A variant whose
    * marker write fails is unreachable and expires by itself.
    */
-  private async write(base: string, storeKey: string, value: Buffer, decision: Extract<StorageDecision, { store: true }>, generation: string): Promise<void> {
+  private async write(base: string, storeKey: string, value: Buffer, decision: Extract<StorageDecision, { store: true }>, generation: string, reusesMarker: boolean): Promise<void> {
+    // A fill that joined the marker it found at lookup must not bring that marker back once it is
+    // gone: an unsafe request (or a purge) deleted it meanwhile to orphan every older variant.
+    if (reusesMarker && !(await this.markerStillHolds(base, generation))) return;
     if (!(await this.writeQuietly(storeKey, value, decision.storeTtlMs)) || decision.vary.length === 0) return;
     const marker = encodeRecord({ kind: 'vary', vary: decision.vary, generation });
     await this.writeQuietly(base, marker, Math.max(decision.storeTtlMs, VARY_MARKER_MIN_TTL_MS));
+  }
+
+  private async markerStillHolds(base: string, generation: string): Promise<boolean> {
+    try {
+      const record = decodeRecord((await this.store.get(base)) ?? Buffer.alloc(0));
+      return record !== null && record.kind === 'vary' && record.generation === generation;
+    } catch {
+      return false;
+    }
   }
 
   private async writeQuietly(key: string, value: Buffer, ttlMs: number): Promise<boolean> {

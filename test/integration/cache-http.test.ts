@@ -354,6 +354,22 @@ describe('response cache: RFC 9111 behaviour against real gunicorn (memory store
     assert.equal(n, 3, 'GET, POST, GET');
   });
 
+  it('an unsafe request during a Vary fill is not undone by that fill (the old variants stay orphaned)', async () => {
+    // fr is stored (marker + variant); a de fill starts from that marker; a POST invalidates the
+    // URL while legacy is still answering de; the fill must not write the old marker back, or fr
+    // (an answer from before the POST) would be served again.
+    const url = '/c/vary-lang?sleep_ms=300&t=invalidate-during-fill';
+    assert.equal((await get(url, { 'accept-language': 'fr' })).headers['x-switchyard-cache'], 'MISS');
+    assert.equal((await get(url, { 'accept-language': 'fr' })).headers['x-switchyard-cache'], 'HIT');
+    const fill = get(url, { 'accept-language': 'de' });
+    await delay(100);
+    const post = await request(sy.url, url, { method: 'POST' });
+    assert.equal(post.status, 200);
+    assert.equal(post.headers['x-switchyard-cache'], 'BYPASS');
+    assert.equal((await fill).headers['x-switchyard-cache'], 'MISS');
+    assert.equal((await get(url, { 'accept-language': 'fr' })).headers['x-switchyard-cache'], 'MISS', 'fr was invalidated by the POST');
+  });
+
   it('Range requests and routes without a cache block go straight to legacy', async () => {
     const range = await get('/c/binary?kb=4&t=range', { range: 'bytes=0-9' });
     assert.equal(range.headers['x-switchyard-cache'], 'BYPASS');
