@@ -19,7 +19,13 @@ export function parseYamlSource(file: string, text: string): YamlParseResult {
       issues: doc.errors.map((e) => ({ file, field: '(yaml)', reason: e.message.split('\n')[0] ?? e.message, line: e.linePos?.[0].line })),
     };
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let value: unknown;
+  try {
+    // Throws on what parsing lets through, e.g. an alias bomb ("excessive alias count").
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    return { ok: false, issues: [{ file, field: '(yaml)', reason: error instanceof Error ? error.message : String(error) }] };
+  }
   return { ok: true, source: { file, value, lineOf: (path, key) => lineOf(doc, lineCounter, path, key) } };
 }
 
