@@ -18,6 +18,7 @@ import { routesSection } from './admin/routes-section.js';
 import { shadowSection } from './admin/shadow-section.js';
 import { NewSideServer } from './shadow/new-side-server.js';
 import { RedisShadowStore } from './shadow/redis-shadow-store.js';
+import { createLoopUtilization } from './shadow/loop-utilization.js';
 import { ShadowMirror } from './shadow/shadow-mirror.js';
 import { MemoryShadowStore, type ShadowResultStore } from './shadow/shadow-store.js';
 import { ShadowTargets } from './shadow/shadow-targets.js';
@@ -46,7 +47,7 @@ export interface SwitchyardOptions {
   /** Source of random stickiness values for requests without one (injectable for tests). */
   readonly randomId?: () => string;
   /** Shadow results: Redis when `REDIS_URL` is set, else memory; clock and randomness injectable. */
-  readonly shadow?: { readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number };
+  readonly shadow?: { readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number; readonly loopUtilization?: () => number };
   /** Response cache for routes with a `cache` block: Redis when `REDIS_URL` is set, else memory. */
   readonly cache?: ResponseCacheOptions;
   /** Unleash as the flag source: default from UNLEASH_* (UNLEASH_URL turns it on); null: off. */
@@ -138,6 +139,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     settings: () => snapshot.config.settings.shadow,
     now: options.shadow?.now ?? Date.now,
     random: options.shadow?.random ?? Math.random,
+    loopUtilization: options.shadow?.loopUtilization ?? createLoopUtilization(),
     logger,
   });
 

@@ -25,6 +25,8 @@ export const CACHE_SETTINGS_DEFAULTS: CacheSettings = Object.freeze({
 
 export const SHADOW_SETTINGS_DEFAULTS: ShadowSettings = Object.freeze({
   maxConcurrent: 64,
+  // Shadows are best effort: past 90% event-loop use, clients need the CPU more.
+  maxEventLoopUtilization: 0.9,
   breakerFailures: 5,
   breakerCooldownMs: 10_000,
   maxSamples: 50,

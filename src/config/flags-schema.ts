@@ -72,6 +72,13 @@ const settingsShadow = {
   description: 'Process-wide shadow settings (results in Redis when REDIS_URL is set, else in memory).',
   properties: {
     maxConcurrent: { type: 'integer', minimum: 1, maximum: 100_000, default: SHADOW_SETTINGS_DEFAULTS.maxConcurrent },
+    maxEventLoopUtilization: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: SHADOW_SETTINGS_DEFAULTS.maxEventLoopUtilization,
+      description: "Skip shadows (counted as overloaded) while this process's event loop was busier than this fraction over the last 100 ms, so mirroring never takes CPU its clients need; 1 never skips.",
+    },
     breakerFailures: { type: 'integer', minimum: 1, maximum: 1000, default: SHADOW_SETTINGS_DEFAULTS.breakerFailures, description: 'Consecutive shadow failures that open the breaker.' },
     breakerCooldownMs: { type: 'integer', minimum: 1, maximum: 3_600_000, default: SHADOW_SETTINGS_DEFAULTS.breakerCooldownMs },
     maxSamples: { type: 'integer', minimum: 0, maximum: 10_000, default: SHADOW_SETTINGS_DEFAULTS.maxSamples, description: 'Mismatch samples kept per route.' },

@@ -110,6 +110,8 @@ export interface RouteShadowConfig {
 /** `settings.shadow`: process-wide shadow settings. */
 export interface ShadowSettings {
   readonly maxConcurrent: number;
+  /** Skip shadows (as `overloaded`) while the event loop was busier than this over the last 100 ms; 1 turns it off. */
+  readonly maxEventLoopUtilization: number;
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
   readonly maxSamples: number;

@@ -38,6 +38,8 @@ export interface ShadowMirrorDeps {
   readonly now: () => number;
   /** [0, 1): draws which shadowed requests also measure noise. */
   readonly random: () => number;
+  /** Recent event-loop utilization in [0, 1] (see loop-utilization.ts); injectable for tests. */
+  readonly loopUtilization: () => number;
   readonly logger: Logger;
 }
 
@@ -67,6 +69,7 @@ export class ShadowMirror {
     if (!safe && !shadow.allowUnsafeMethods) return this.skip(name, 'unsafe_method');
     if (Number(req.headers['content-length'] ?? 0) > shadow.maxBodyBytes) return this.skip(name, 'body_too_large');
     if (this.active >= settings.maxConcurrent || (this.perRoute.get(name) ?? 0) >= shadow.maxConcurrent) return this.skip(name, 'overloaded');
+    if (settings.maxEventLoopUtilization < 1 && this.deps.loopUtilization() > settings.maxEventLoopUtilization) return this.skip(name, 'overloaded');
     const breaker = this.breaker(name, settings);
     if (!breaker.allow()) return this.skip(name, 'breaker_open');
 

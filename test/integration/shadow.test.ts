@@ -80,7 +80,7 @@ ${extra}
 }
 
 async function make(store: ShadowResultStore = new MemoryShadowStore(), text = flags(), extra: Partial<SwitchyardOptions> = {}): Promise<Switchyard> {
-  return createSwitchyard({ flags: flagsText(text), handlers, watch: false, logger: captureLogger(), adminToken: ADMIN, shadow: { store, random: () => 0 }, ...extra });
+  return createSwitchyard({ flags: flagsText(text), handlers, watch: false, logger: captureLogger(), adminToken: ADMIN, shadow: { store, random: () => 0, loopUtilization: () => 0 }, ...extra });
 }
 
 /** Shadow results arrive after the client's response: wait (bounded) until the counts say so. */
@@ -272,6 +272,25 @@ settings:
       const c = await countsWhen(store, 'broken', (x) => x.skipped.error + x.skipped.breaker_open === 4);
       assert.equal(c.skipped.error, 2);
       assert.equal(c.skipped.breaker_open, 2);
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('overloaded while the event loop is busier than settings.shadow.maxEventLoopUtilization; the client is answered as usual', async () => {
+    const store = new MemoryShadowStore();
+    let utilization = 0.95;
+    const text = `${flags()}settings:\n  shadow: { maxEventLoopUtilization: 0.9 }\n`;
+    const sy = await make(store, text, { shadow: { store, random: () => 0, loopUtilization: () => utilization } });
+    try {
+      const busy = await supertest(sy.app).get('/flask/status/200').expect(200);
+      assert.equal(busy.headers['x-switchyard-backend'], 'legacy');
+      const first = await countsWhen(store, 'status', (x) => x.skipped.overloaded === 1);
+      assert.equal(first.compared, 0);
+      utilization = 0.5;
+      await supertest(sy.app).get('/flask/status/200').expect(200);
+      const second = await countsWhen(store, 'status', (x) => x.compared === 1);
+      assert.equal(second.skipped.overloaded, 1);
     } finally {
       await sy.close();
     }

@@ -53,7 +53,8 @@ routes:
     shadow: { noisePercentage: 0 }
 `;
 
-const make = (useLegacy = false) => createSwitchyard({ flags: flagsText(flags()), handlers, watch: false, logger: captureLogger(), useLegacy });
+// An idle event loop as far as shadow load-shedding is concerned: the shadowed request must be mirrored.
+const make = (useLegacy = false) => createSwitchyard({ flags: flagsText(flags()), handlers, watch: false, logger: captureLogger(), useLegacy, shadow: { loopUtilization: () => 0 } });
 
 /**
  * The spans of the trace whose server span has `switchyard.route` = route. Spans end when the
