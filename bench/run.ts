@@ -20,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { findPython, freePort, startFlask, type LegacyServer } from '../test/support/legacy-apps.js';
 import { startRedis } from '../test/support/redis-server.js';
+import { openLoop } from './open-loop.js';
 
 const WRK = '/usr/bin/wrk';
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -72,6 +73,31 @@ interface Scenario {
   readonly expect: { readonly body: string; readonly backend?: 'legacy' | 'new' };
   /** wrk connections for this scenario (default BENCH_CONNECTIONS). */
   readonly connections?: number;
+  /** Instead of wrk's closed loop: this many requests per second on a fixed schedule (bench/open-loop.ts). */
+  readonly perSecond?: number;
+  /** What the scenario actually did, for the notes under the table: reset after the warm-up, read after the load. */
+  readonly report?: { readonly reset: (targetUrl: string) => Promise<void>; readonly read: (targetUrl: string) => Promise<string> };
+}
+
+/** Shared with the Switchyard servers (bench/servers.ts) through their environment. */
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+/** How many of the measured requests were mirrored and compared, and why the others were not. */
+const shadowReport = {
+  reset: async (targetUrl: string): Promise<void> => {
+    const res = await fetch(`${targetUrl}/_switchyard/shadow/hello`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    if (!res.ok) throw new Error(`shadow reset: ${res.status} ${await res.text()}`);
+  },
+  read: readShadowCounts,
+};
+
+async function readShadowCounts(targetUrl: string): Promise<string> {
+  const res = await fetch(`${targetUrl}/_switchyard/shadow/hello`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  if (!res.ok) throw new Error(`shadow counts: ${res.status} ${await res.text()}`);
+  const c = (await res.json()) as { compared: number; skipped: Record<string, number> };
+  const skipped = Object.entries(c.skipped).filter(([, n]) => n > 0);
+  const total = c.compared + skipped.reduce((sum, [, n]) => sum + n, 0);
+  return `compared ${c.compared} of ${total} requests (${total === 0 ? 0 : Math.round((100 * c.compared) / total)}%)${skipped.length > 0 ? `; skipped: ${skipped.map(([why, n]) => `${why} ${n}`).join(', ')}` : ''}`;
 }
 
 /** A bench/servers.ts mode in its own process. */
@@ -175,6 +201,7 @@ const scenarios: readonly Scenario[] = [
     start: server('switchyard-shadow-100'),
     path: '/flask/hello',
     expect: { body: '{"message":"Hello"}', backend: 'new' },
+    report: shadowReport,
   },
   // The same pair at one connection: the machine is not saturated, so the difference is what
   // mirroring adds to a client's own request (teeing, capture), not CPU taken by the shadow calls.
@@ -192,6 +219,24 @@ const scenarios: readonly Scenario[] = [
     path: '/flask/hello',
     expect: { body: '{"message":"Hello"}', backend: 'new' },
     connections: 1,
+    report: shadowReport,
+  },
+  // And at a steady rate the host can sustain with mirroring — how teams run shadow traffic.
+  {
+    name: 'new route, shadow 0%, 1,000 req/s',
+    start: server('switchyard-shadow-0'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+    perSecond: 1000,
+  },
+  {
+    name: 'new route, shadow 100% → legacy, 1,000 req/s',
+    baseline: 'new route, shadow 0%, 1,000 req/s',
+    start: server('switchyard-shadow-100'),
+    path: '/flask/hello',
+    expect: { body: '{"message":"Hello"}', backend: 'new' },
+    perSecond: 1000,
+    report: shadowReport,
   },
   // Telemetry (issue 6): off, on without an exporter configured (by design the SDK then stays
   // unstarted: startTelemetry returns null), and exporting every span over OTLP.
@@ -300,7 +345,7 @@ async function startServer(mode: string, args: readonly string[], extraEnv: Node
   if (!existsSync(serversJs)) throw new Error(`${serversJs} is missing: run the benchmark with \`npm run bench\` (it compiles bench/servers.ts first)`);
   const child = spawn(process.execPath, [serversJs, mode, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...extraEnv },
+    env: { ...process.env, BENCH_ADMIN_TOKEN: ADMIN_TOKEN, ...extraEnv },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   children.add(child);
@@ -339,6 +384,8 @@ interface WrkResult {
   readonly p50ms: number;
   readonly p99ms: number;
   readonly requests: number;
+  /** The scenario's own report (see Scenario.report). */
+  readonly report?: string;
   /** Socket errors and non-2xx/3xx responses, as wrk reports them; empty when none. */
   readonly problems: string[];
 }
@@ -395,8 +442,11 @@ async function runScenario(scenario: Scenario, env: BenchEnv): Promise<WrkResult
   try {
     const url = target.url + scenario.path;
     await check(scenario, url);
-    await wrk(url, settings.warmup, scenario.connections);
-    return await wrk(url, settings.duration, scenario.connections);
+    const load = (seconds: number): Promise<WrkResult> => (scenario.perSecond === undefined ? wrk(url, seconds, scenario.connections) : openLoop(url, scenario.perSecond, seconds));
+    await load(settings.warmup);
+    await scenario.report?.reset(target.url);
+    const result = await load(settings.duration);
+    return scenario.report === undefined ? result : { ...result, report: await scenario.report.read(target.url) };
   } finally {
     await target.stop();
   }
@@ -405,12 +455,12 @@ async function runScenario(scenario: Scenario, env: BenchEnv): Promise<WrkResult
 const fmtMs = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)) + ' ms';
 
 function table(results: ReadonlyMap<string, WrkResult>): string {
-  const rows = ['| scenario | req/s | p50 | p99 | ratio vs baseline |', '|---|---:|---:|---:|---|'];
+  const rows = ['| scenario | req/s | p50 | p99 | vs baseline: req/s, p99 |', '|---|---:|---:|---:|---|'];
   for (const s of scenarios) {
     const r = results.get(s.name);
     if (r === undefined) continue;
     const base = s.baseline === undefined ? undefined : results.get(s.baseline);
-    const ratio = s.baseline === undefined ? 'baseline' : base === undefined ? 'n/a' : `${(r.rps / base.rps).toFixed(2)}× ${s.baseline}`;
+    const ratio = s.baseline === undefined ? 'baseline' : base === undefined ? 'n/a' : `${(r.rps / base.rps).toFixed(2)}×, ${(r.p99ms / base.p99ms).toFixed(2)}× (${s.baseline})`;
     const flag = r.problems.length > 0 ? ' ⚠' : '';
     rows.push(`| ${s.name}${flag} | ${Math.round(r.rps)} | ${fmtMs(r.p50ms)} | ${fmtMs(r.p99ms)} | ${ratio} |`);
   }
@@ -460,7 +510,8 @@ async function main(): Promise<void> {
 
   const notes = scenarios.flatMap((s) => {
     const problems = results.get(s.name)?.problems ?? [];
-    return problems.length > 0 ? [`- ⚠ ${s.name}: ${problems.join('; ')}`] : [];
+    const report = results.get(s.name)?.report;
+    return [...(problems.length > 0 ? [`- ⚠ ${s.name}: ${problems.join('; ')}`] : []), ...(report === undefined ? [] : [`- ${s.name}: ${report}`])];
   });
   const md = [
     table(results),

@@ -48,7 +48,9 @@ const migratedHello = `
 
 async function switchyard(flaskUrl: string, routes: string, handlers: Record<string, NewHandler> = {}, redisUrl: string | null = null): Promise<RequestListener> {
   const text = `${upstreams(flaskUrl)}routes:${routes}`;
-  const s = await createSwitchyard({ flags: [{ file: 'bench.yaml', text }], handlers, watch: false, logger: silentLogger, cache: { redisUrl } });
+  // The admin API lets bench/run.ts read what a scenario did (e.g. how many shadows were compared).
+  const adminToken = process.env['BENCH_ADMIN_TOKEN'] ?? null;
+  const s = await createSwitchyard({ flags: [{ file: 'bench.yaml', text }], handlers, watch: false, logger: silentLogger, cache: { redisUrl }, adminToken });
   return s.handler;
 }
 
