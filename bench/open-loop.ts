@@ -1,7 +1,8 @@
 /**
  * An open-loop load: requests are sent on a fixed schedule (so many per second), whatever the
- * server's pace, and each latency is measured from the moment its request was *due* — a slow
- * answer cannot hold later requests back and hide its own cost (no coordinated omission).
+ * server's pace — a slow answer cannot hold later requests back and hide its own cost (no
+ * coordinated omission). Latency runs from the moment a request is written; the schedule is
+ * checked every millisecond.
  * wrk is closed-loop: it saturates the server, which is the right test for throughput, but a
  * saturated server is not how a team runs shadow traffic; this shows latency at a steady rate.
  */
@@ -15,7 +16,7 @@ export interface OpenLoopResult {
   readonly problems: string[];
 }
 
-const TICK_MS = 5;
+const TICK_MS = 1;
 
 export async function openLoop(url: string, perSecond: number, seconds: number): Promise<OpenLoopResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -27,12 +28,13 @@ export async function openLoop(url: string, perSecond: number, seconds: number):
   const total = Math.round(perSecond * seconds);
   let sent = 0;
 
-  const send = (dueAt: number): void => {
+  const send = (): void => {
+    const sentAt = performance.now();
     const p = new Promise<void>((resolve) => {
       const req = http.get(url, { agent }, (res) => {
         res.resume();
         res.once('end', () => {
-          latencies.push(performance.now() - dueAt);
+          latencies.push(performance.now() - sentAt);
           if ((res.statusCode ?? 0) >= 400) non2xx++;
           resolve();
         });
@@ -48,9 +50,9 @@ export async function openLoop(url: string, perSecond: number, seconds: number):
 
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      // Everything due by now goes out, each with its own due time.
+      // Everything due by now goes out.
       const dueCount = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
-      for (; sent < dueCount; sent++) send(started + (sent / perSecond) * 1000);
+      for (; sent < dueCount; sent++) send();
       if (sent >= total) {
         clearInterval(timer);
         resolve();

@@ -223,19 +223,19 @@ const scenarios: readonly Scenario[] = [
   },
   // And at a steady rate the host can sustain with mirroring — how teams run shadow traffic.
   {
-    name: 'new route, shadow 0%, 1,000 req/s',
+    name: 'new route, shadow 0%, 500 req/s',
     start: server('switchyard-shadow-0'),
     path: '/flask/hello',
     expect: { body: '{"message":"Hello"}', backend: 'new' },
-    perSecond: 1000,
+    perSecond: 500,
   },
   {
-    name: 'new route, shadow 100% → legacy, 1,000 req/s',
-    baseline: 'new route, shadow 0%, 1,000 req/s',
+    name: 'new route, shadow 100% → legacy, 500 req/s',
+    baseline: 'new route, shadow 0%, 500 req/s',
     start: server('switchyard-shadow-100'),
     path: '/flask/hello',
     expect: { body: '{"message":"Hello"}', backend: 'new' },
-    perSecond: 1000,
+    perSecond: 500,
     report: shadowReport,
   },
   // Telemetry (issue 6): off, on without an exporter configured (by design the SDK then stays
