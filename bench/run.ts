@@ -11,7 +11,7 @@
  *      BENCH_CONNECTIONS (default 16), BENCH_THREADS (wrk threads, default 2).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createServer } from 'node:http';
@@ -48,8 +48,25 @@ const settings = {
 
 interface Target {
   readonly url: string;
+  /** The serving process, when it is one of ours: its CPU time per request is reported. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 interface BenchEnv {
   /** gunicorn sync workers: one request per connection (`Connection: close`). */
@@ -368,7 +385,7 @@ async function startServer(mode: string, args: readonly string[], extraEnv: Node
       void exited.then(() => reject(new Error(`bench server \`${mode}\` exited before listening (code ${String(child.exitCode)})`)));
       setTimeout(() => reject(new Error(`bench server \`${mode}\` did not print its port within 30 s`)), 30_000).unref();
     });
-    return { url: `http://127.0.0.1:${port}`, stop };
+    return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -386,6 +403,8 @@ interface WrkResult {
   readonly requests: number;
   /** The scenario's own report (see Scenario.report). */
   readonly report?: string;
+  /** CPU time of the serving process per request, when it is one of ours (see cpuSeconds). */
+  readonly cpuMsPerRequest?: number;
   /** Socket errors and non-2xx/3xx responses, as wrk reports them; empty when none. */
   readonly problems: string[];
 }
@@ -445,7 +464,11 @@ async function runScenario(scenario: Scenario, env: BenchEnv): Promise<WrkResult
     const load = (seconds: number): Promise<WrkResult> => (scenario.perSecond === undefined ? wrk(url, seconds, scenario.connections) : openLoop(url, scenario.perSecond, seconds));
     await load(settings.warmup);
     await scenario.report?.reset(target.url);
-    const result = await load(settings.duration);
+    const cpuBefore = target.pid === undefined ? null : cpuSeconds(target.pid);
+    const measured = await load(settings.duration);
+    const cpuAfter = target.pid === undefined ? null : cpuSeconds(target.pid);
+    // Stabler than req/s on a shared 2-core host: what one request costs the serving process.
+    const result = cpuBefore === null || cpuAfter === null || measured.requests === 0 ? measured : { ...measured, cpuMsPerRequest: ((cpuAfter - cpuBefore) * 1000) / measured.requests };
     return scenario.report === undefined ? result : { ...result, report: await scenario.report.read(target.url) };
   } finally {
     await target.stop();
@@ -455,14 +478,15 @@ async function runScenario(scenario: Scenario, env: BenchEnv): Promise<WrkResult
 const fmtMs = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)) + ' ms';
 
 function table(results: ReadonlyMap<string, WrkResult>): string {
-  const rows = ['| scenario | req/s | p50 | p99 | vs baseline: req/s, p99 |', '|---|---:|---:|---:|---|'];
+  const rows = ['| scenario | req/s | p50 | p99 | CPU/req | vs baseline: req/s, p99 |', '|---|---:|---:|---:|---:|---|'];
   for (const s of scenarios) {
     const r = results.get(s.name);
     if (r === undefined) continue;
     const base = s.baseline === undefined ? undefined : results.get(s.baseline);
     const ratio = s.baseline === undefined ? 'baseline' : base === undefined ? 'n/a' : `${(r.rps / base.rps).toFixed(2)}×, ${(r.p99ms / base.p99ms).toFixed(2)}× (${s.baseline})`;
     const flag = r.problems.length > 0 ? ' ⚠' : '';
-    rows.push(`| ${s.name}${flag} | ${Math.round(r.rps)} | ${fmtMs(r.p50ms)} | ${fmtMs(r.p99ms)} | ${ratio} |`);
+    const cpu = r.cpuMsPerRequest === undefined ? '–' : `${r.cpuMsPerRequest.toFixed(3)} ms`;
+    rows.push(`| ${s.name}${flag} | ${Math.round(r.rps)} | ${fmtMs(r.p50ms)} | ${fmtMs(r.p99ms)} | ${cpu} | ${ratio} |`);
   }
   return rows.join('\n');
 }
