@@ -8,6 +8,7 @@ import { compileFlags, versionOf, type FlagsFileText } from './config/validate-f
 import { sendProblem } from './errors/problem.js';
 import { ConfigError, SwitchyardError, formatConfigIssue } from './errors/switchyard-error.js';
 import { createConsoleLogger, type Logger } from './logging/logger.js';
+import { MIN_TOKEN_LENGTH } from './config/defaults.js';
 import { describeMounts } from './server/describe-mounts.js';
 import { RoutingStats } from './server/routing-stats.js';
 import { answerInternalError, createSwitch, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
@@ -96,6 +97,14 @@ export interface Switchyard {
  */
 export async function createSwitchyard(options: SwitchyardOptions = {}): Promise<Switchyard> {
   const logger = options.logger ?? createConsoleLogger();
+  // The same floor as the environment's SWITCHYARD_*_TOKEN (config/env-options.ts).
+  const shortTokens = (['adminToken', 'overrideToken'] as const).filter((name) => {
+    const token = options[name];
+    return typeof token === 'string' && token.length > 0 && token.length < MIN_TOKEN_LENGTH;
+  });
+  if (shortTokens.length > 0) {
+    throw new ConfigError(shortTokens.map((name) => ({ file: '<options>', field: name, reason: `must be at least ${MIN_TOKEN_LENGTH} characters (a short token is guessable)` })));
+  }
   const handlers = new Map(Object.entries(options.handlers ?? {}));
   const handlerNames = new Set(handlers.keys());
   const flagsDir = options.flagsDir ?? 'flags';

@@ -38,7 +38,8 @@ export function routesSection(view: RoutesView): AdminSection {
           legacy: r.legacy,
           new: r.new,
           migration: r.migration,
-          decisions: counts[r.name] ?? { legacy: 0, new: 0 },
+          // Own keys only: a route may be named `constructor`.
+          decisions: Object.hasOwn(counts, r.name) ? counts[r.name] : { legacy: 0, new: 0 },
         };
       }),
       upstreams: [...view.upstreamLoad()],

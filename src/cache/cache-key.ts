@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { headersNamedInConnection } from '../proxy/forwarded-headers.js';
 
 /**
  * Cache keys, pure. Layout (readable in `redis-cli --scan`, and purgeable by prefix):
@@ -49,7 +50,7 @@ export const FORWARDING_HEADERS = [
   'x-original-url',
   'x-rewrite-url',
 ] as const;
-const LOCK_SEGMENT = 'l';
+export const LOCK_SEGMENT = 'l';
 
 /** `{namespace}:v{version}:` — every key of one key version starts with it. */
 export function versionPrefix(namespace: string, keyVersion: number): string {
@@ -158,16 +159,20 @@ const RAW_VIEW_HEADERS = new Set(['host', 'cache-control', 'pragma']);
  * The request as the cache policy sees it: the normalised host, the request's own Cache-Control
  * and Pragma, a digest of Authorization (the policy only needs to know it is there), and digests
  * of the headers the response varies on. Stored with the entry, so it must hold no secrets.
+ * A header the request names in `Connection` is dropped by the proxy before legacy sees it, so
+ * here it counts as absent: otherwise `Connection: accept-language` would store legacy's
+ * language-less answer under the client's language (a poisoned variant).
  */
 export function requestView(headers: IncomingHttpHeaders, host: string, vary: readonly string[], allowAuthorized: boolean): Record<string, string> {
   const view: Record<string, string> = { host };
+  const dropped = headersNamedInConnection(headers['connection']);
   const cc = headers['cache-control'];
   if (cc !== undefined) view['cache-control'] = cc;
   const pragma = headers['pragma'];
   if (pragma !== undefined) view['pragma'] = pragma;
   for (const name of vary) {
     if (RAW_VIEW_HEADERS.has(name) || (name === 'authorization' && allowAuthorized)) continue;
-    const value = headers[name];
+    const value = dropped.has(name) ? undefined : headers[name];
     if (value !== undefined) view[name] = digest(normaliseHeaderValue(value));
   }
   const authorization = headers['authorization'];

@@ -1,6 +1,6 @@
 import type { CacheSettings } from '../config/types.js';
 import { normalizeRequestPath, splitUrl } from '../routing/request-path.js';
-import { cacheTarget, ENTRY_SEGMENT, normaliseHost, parseEntryKey, routePrefix, targetPrefix, versionPrefix } from './cache-key.js';
+import { cacheTarget, ENTRY_SEGMENT, LOCK_SEGMENT, normaliseHost, parseEntryKey, routePrefix, targetPrefix, versionPrefix } from './cache-key.js';
 
 /** What to purge: one URL (all its variants; one host or every host), a route, a path prefix, or everything. */
 export type PurgeRequest = { readonly url: string } | { readonly route: string } | { readonly prefix: string } | { readonly all: true };
@@ -31,8 +31,9 @@ export function resolvePurge(body: unknown, ctx: PurgeContext): PurgeResolution 
   const request = body as Record<string, unknown>;
   if ('all' in request) {
     if (request['all'] !== true) return bad('"all" must be true');
-    // Every key version and lock of this namespace.
-    return { ok: true, scope: { prefix: `${namespace}:` } };
+    // Every key version's entries and locks — and nothing else: runtime flags (`ns:flags:*`) and
+    // shadow results (`ns:shadow:*`) may share the namespace and must survive a cache purge.
+    return { ok: true, scope: { prefix: `${namespace}:v`, filter: isCacheKeyOf(namespace) } };
   }
   if ('route' in request) {
     const route = request['route'];
@@ -75,6 +76,18 @@ export function resolvePurge(body: unknown, ctx: PurgeContext): PurgeResolution 
     return { ok: true, scope: { prefix: head, filter: (key) => key[head.length] === ' ' || key[head.length] === ';' } };
   }
   return bad(`unknown field "${fields[0]}": give one of "url", "route", "prefix" or "all"`);
+}
+
+/** Matches `{namespace}:v{n}:e:…` and `{namespace}:v{n}:l:…` (see cache-key.ts). */
+function isCacheKeyOf(namespace: string): (key: string) => boolean {
+  const head = `${namespace}:v`;
+  return (key) => {
+    let i = head.length;
+    while (i < key.length && key.charCodeAt(i) >= 48 && key.charCodeAt(i) <= 57) i++;
+    if (i === head.length) return false;
+    const segment = key.slice(i, i + 3);
+    return segment === `:${ENTRY_SEGMENT}:` || segment === `:${LOCK_SEGMENT}:`;
+  };
 }
 
 function bad(reason: string): PurgeResolution {

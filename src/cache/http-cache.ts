@@ -121,6 +121,10 @@ export class HttpCache {
     const h = c.req.headers;
     // Ranges, preconditions and request bodies are legacy's business; an unreachable store too.
     const uncacheableRequest = h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
+    // Like Varnish's default: a request with cookies may get a personalised answer that says
+    // nothing about it (no Vary: Cookie, no private). Routes that know better set allowCookies.
+    const personal = !c.cache.allowCookies && h.cookie !== undefined && h.cookie !== '';
+    if (personal) return this.passThrough(c, 'BYPASS');
     if (uncacheableRequest || this.closed || !this.store.available()) return this.passThrough(c, 'BYPASS');
     this.serve(c).catch((error: unknown) => {
       if (!(error instanceof CacheUnavailableError)) this.options.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
@@ -340,6 +344,13 @@ export class HttpCache {
     if (!decision.store || (declared !== undefined && declared > c.cache.maxEntryBytes)) {
       settle({ kind: 'pass' });
       lock?.release();
+      // Only legacy's answer may turn caching off for the URL or evict what we hold: a request
+      // that merely asked not to be stored (no-store, Authorization) must not, or any client could
+      // switch the cache and its stampede protection off for everyone.
+      if (!decision.store && decideStorage(this.Policy, { ...settings, view: withoutRequestDirectives(view), status, headers }).store) {
+        await this.streamThrough(toClient ? c : null, response, status, headers, null);
+        return 'served';
+      }
       this.rememberPass(key);
       // Legacy's current answer is not storable: what we held for the URL is outdated.
       if (stale !== null && status < 500) await this.deleteQuietly(key);
@@ -662,6 +673,15 @@ export class HttpCache {
     await Promise.race([Promise.allSettled([...this.background]), delay(2_000)]);
     await this.store.close();
   }
+}
+
+/** The request view minus what only the request asked for (its Cache-Control, Pragma, credential). */
+function withoutRequestDirectives(view: Readonly<Record<string, string>>): Record<string, string> {
+  const plain: Record<string, string> = { ...view };
+  delete plain['cache-control'];
+  delete plain['pragma'];
+  delete plain['authorization'];
+  return plain;
 }
 
 function hasBody(headers: IncomingHttpHeaders): boolean {

@@ -70,6 +70,7 @@ export const ROUTE_CACHE_DEFAULTS: RouteCacheConfig = Object.freeze({
   staleIfErrorSeconds: 0,
   maxEntryBytes: 1024 * 1024,
   allowAuthorized: false,
+  allowCookies: false,
 });
 
 export const ROUTE_DEFAULTS = Object.freeze({

@@ -40,6 +40,11 @@ const routeCache = {
     staleIfErrorSeconds: seconds('Serve stale when legacy fails or times out, unless the origin says otherwise.', ROUTE_CACHE_DEFAULTS.staleIfErrorSeconds),
     maxEntryBytes: { type: 'integer', minimum: 1, maximum: 512 * 1024 * 1024, default: ROUTE_CACHE_DEFAULTS.maxEntryBytes, description: 'Larger responses stream through uncached.' },
     allowAuthorized: { type: 'boolean', default: ROUTE_CACHE_DEFAULTS.allowAuthorized, description: 'Store answers to requests with Authorization, keyed per credential.' },
+    allowCookies: {
+      type: 'boolean',
+      default: ROUTE_CACHE_DEFAULTS.allowCookies,
+      description: "Look up and store answers to requests that carry a Cookie header. Off by default (they bypass the cache, as in Varnish): set it only when legacy's answers do not depend on cookies, or say so with Vary: Cookie or private.",
+    },
   },
 } as const;
 

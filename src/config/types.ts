@@ -84,6 +84,8 @@ export interface RouteCacheConfig {
   readonly maxEntryBytes: number;
   /** Store answers to requests with Authorization, keyed per credential. */
   readonly allowAuthorized: boolean;
+  /** Look up and store answers to requests that carry cookies (default: they bypass the cache). */
+  readonly allowCookies: boolean;
 }
 
 /** A route's `shadow` block: mirror to the side that did not serve, and diff the two responses. */

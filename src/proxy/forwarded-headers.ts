@@ -22,16 +22,26 @@ const SPOOFABLE = ['forwarded', 'x-forwarded-port', 'x-forwarded-server', 'x-for
 
 /** Removes hop-by-hop headers, including every header the Connection header names. */
 export function removeHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders): void {
-  const connection = headers['connection'];
-  if (typeof connection === 'string') {
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase();
-      // Never let a client strip framing or our own forwarding headers by naming them.
-      if (name !== '' && !PROTECTED.has(name) && !name.startsWith('x-forwarded-')) delete headers[name];
-    }
-  }
+  for (const name of headersNamedInConnection(headers['connection'])) delete headers[name];
   for (const name of HOP_BY_HOP) delete headers[name];
 }
+
+/**
+ * The headers a Connection header names, which a proxy drops (RFC 9110 §7.6.1) — except framing
+ * and our own forwarding headers, which a client must never be able to strip. The cache reads
+ * this too: what legacy does not receive cannot key a variant.
+ */
+export function headersNamedInConnection(connection: string | string[] | number | undefined): ReadonlySet<string> {
+  if (typeof connection !== 'string') return NONE;
+  const names = new Set<string>();
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && !PROTECTED.has(name) && !name.startsWith('x-forwarded-')) names.add(name);
+  }
+  return names;
+}
+
+const NONE: ReadonlySet<string> = new Set();
 
 export interface ForwardingFacts {
   readonly clientIp: string;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 import type { HttpCache } from '../cache/http-cache.js';
-import type { ShadowMirror } from '../shadow/shadow-mirror.js';
+import { SHADOW_HEADER, type ShadowMirror } from '../shadow/shadow-mirror.js';
 import type { CacheSettings, FlagsConfig, ProxiedSide, RouteCacheConfig } from '../config/types.js';
 import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
@@ -153,6 +153,9 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
     return DONE;
   }
   const route = match.route.config;
+  // Only Switchyard's own mirrored requests may carry the shadow marker: a client's copy would let
+  // it pass as shadow traffic, which backends may treat as free of side effects.
+  delete req.headers[SHADOW_HEADER];
   const override = readTesterOverride(req.headers, ctx.overrideToken);
   ctx.stats.countOverride(override);
   if (override.kind === 'malformed') {

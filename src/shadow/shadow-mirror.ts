@@ -4,6 +4,7 @@ import type { RouteConfig, RouteShadowConfig, ShadowSettings, Side } from '../co
 import { inRollout, rolloutBucket } from '../flags/bucketing.js';
 import type { Logger } from '../logging/logger.js';
 import type { RoutingDecision } from '../routing/routing-decision.js';
+import { FORCE_HEADER, OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
 import { countShadowComparison, countShadowSkip, currentTraceId, runInContext, startShadowSpan } from '../telemetry/routing-telemetry.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { compareResponses, type ComparableResponse, type ShadowComparison } from './response-diff.js';
@@ -12,7 +13,8 @@ import type { CapturedExchange, ShadowResultStore, ShadowSample, SkipReason } fr
 
 export const SHADOW_HEADER = 'x-switchyard-shadow';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const ALWAYS_REDACTED = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'];
+// Credentials, and Switchyard's own tester-override headers (the token is a secret too).
+const ALWAYS_REDACTED = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', FORCE_HEADER, OVERRIDE_TOKEN_HEADER];
 const SAMPLE_BODY_BYTES = 4096;
 
 /** What the mirror needs to know about one routed request. */
@@ -60,6 +62,9 @@ export class ShadowMirror {
   begin(req: IncomingMessage, res: ServerResponse, s: ShadowRequest): void {
     const shadow = s.route.shadow;
     if (shadow === undefined || s.route.legacy === null || s.route.new === null) return;
+    // The kill switch takes the new side out of play entirely, shadow traffic included: it is
+    // pulled when the new side misbehaves, and mirrored requests would keep reaching it.
+    if (s.decision.reason === 'kill_switch') return;
     const name = s.route.name;
     const settings = this.deps.settings();
     const bucket = rolloutBucket(`shadow:${s.route.rollout.groupId}`, s.stickinessValue());

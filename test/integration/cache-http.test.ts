@@ -56,6 +56,10 @@ routes:
     path: /a/*
     legacy: { upstream: flask, stripPrefix: /a }
     cache: { allowAuthorized: true }
+  - name: cookies-ok
+    path: /ck/*
+    legacy: { upstream: flask, stripPrefix: /ck }
+    cache: { cacheUnmarked: true, defaultTtlSeconds: 30, allowCookies: true }
   - name: plain
     path: /p/*
     legacy: { upstream: flask, stripPrefix: /p }
@@ -185,6 +189,47 @@ describe('response cache: RFC 9111 behaviour against real gunicorn (memory store
       }
     });
     assert.equal(n, 3);
+  });
+
+  it('a header named in Connection (dropped before legacy) cannot poison the variant it would key', async () => {
+    const url = '/c/vary-lang?t=connection-poison';
+    // The attacker's French request reaches legacy without its Accept-Language: English comes back.
+    const attack = await get(url, { 'accept-language': 'fr', connection: 'close, accept-language' });
+    assert.equal(attack.json().greeting, 'hello');
+    const french = await get(url, { 'accept-language': 'fr' });
+    assert.equal(french.json().greeting, 'bonjour', 'a French user gets French');
+    assert.equal(french.headers['x-switchyard-cache'], 'MISS');
+    const none = await get(url);
+    assert.equal(none.headers['x-switchyard-cache'], 'HIT', 'the attack filled the language-less variant — the one legacy answered');
+    assert.equal(none.json().greeting, 'hello');
+  });
+
+  it('requests with cookies bypass the cache unless the route allows them: no session leaks to other users', async () => {
+    const url = '/u/echo?t=cookie-leak';
+    const victim = await get(url, { cookie: 'session=VICTIM-SESSION' });
+    assert.equal(victim.headers['x-switchyard-cache'], 'BYPASS');
+    const anonymous = await get(url);
+    assert.equal(anonymous.headers['x-switchyard-cache'], 'MISS');
+    assert.doesNotMatch(anonymous.body.toString('utf8'), /VICTIM-SESSION/);
+    assert.equal((await get(url, { cookie: 'session=VICTIM-SESSION' })).headers['x-switchyard-cache'], 'BYPASS', 'not served from the cache either');
+    // A route that says its answers do not depend on cookies caches them like any other.
+    await get('/ck/cacheable?t=cookies-ok', { cookie: '_ga=1' });
+    assert.equal((await get('/ck/cacheable?t=cookies-ok', { cookie: '_ga=2' })).headers['x-switchyard-cache'], 'HIT');
+  });
+
+  it('a request that asks not to be stored (no-store, a stray Authorization) neither evicts the entry nor turns caching off for others', async () => {
+    for (const headers of [{ 'cache-control': 'no-cache, no-store' }, { authorization: 'Bearer junk' }] as Record<string, string>[]) {
+      const url = `/c/cacheable?t=evict-${Object.keys(headers)[0]}`;
+      await get(url);
+      assert.equal((await get(url)).headers['x-switchyard-cache'], 'HIT');
+      const own = await get(url, headers);
+      assert.equal(own.status, 200);
+      const n = await countHits('/cacheable', async () => {
+        const replies = await Promise.all(Array.from({ length: 10 }, () => get(url)));
+        assert.ok(replies.every((r) => r.headers['x-switchyard-cache'] === 'HIT'), JSON.stringify(headers));
+      });
+      assert.equal(n, 0, `legacy untouched after ${JSON.stringify(headers)}`);
+    }
   });
 
   it('refreshing one variant keeps the others', async () => {

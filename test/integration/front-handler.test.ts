@@ -136,15 +136,23 @@ describe('switchyard.handler answers like switchyard.app', () => {
     }
   });
 
+  it("a client's own X-Switchyard-Shadow never reaches legacy (only mirrored requests carry it)", async () => {
+    for (const listener of [viaApp.app, viaHandler.handler]) {
+      const res = await supertest(listener).get('/echo?t=forged-marker').set('X-Switchyard-Shadow', '1').expect(200);
+      assert.equal(res.body.headers['x-switchyard-shadow'], undefined);
+    }
+  });
+
   it('routes and counts every request once on either path', () => {
     assert.deepEqual(viaHandler.stats.snapshot(), viaApp.stats.snapshot());
     const routes = viaHandler.stats.snapshot().routes;
-    // Four probes reach `everything`: two plain, one with the override, the POST to /only-get. The
+    // Five requests reach `everything`: two plain, one with the override, the POST to /only-get and
+    // the forged shadow marker. The
     // admin prefix in another case is the admin API's on both paths (Express mounts match
     // case-insensitively); the malformed override and the bad path are refused before deciding.
     assert.deepEqual(routes['users'], { legacy: 0, new: 1 });
     assert.deepEqual(routes['declines'], { legacy: 0, new: 1 });
-    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 4);
+    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 5);
   });
 
   it('a legacy request through the handler never enters Express (no Express request prototype)', async () => {

@@ -204,6 +204,38 @@ describe('shadow diffing against the real Flask app', () => {
       await sy.close();
     }
   });
+
+  it('samples never hold the tester-override token', async () => {
+    const store = new MemoryShadowStore();
+    const token = 'override-token-SECRET-9876543210';
+    const sy = await make(store, flags(), { overrideToken: token });
+    try {
+      await supertest(sy.app).get('/flask/status/200').set('X-Switchyard-Force', 'legacy').set('X-Switchyard-Override-Token', token).expect(200);
+      await countsWhen(store, 'status', (x) => x.compared === 1);
+      const [sample] = await store.samples('status', 10);
+      assert.ok(sample);
+      assert.equal(sample.request.headers['x-switchyard-override-token'], '[redacted]');
+      assert.doesNotMatch(JSON.stringify(sample), /override-token-SECRET/);
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('the kill switch stops shadow traffic to the new side too', async () => {
+    const store = new MemoryShadowStore();
+    const sy = await make(store, flags(), { useLegacy: true });
+    try {
+      const killed = await supertest(sy.app).get('/flask/status/200').expect(200);
+      assert.equal(killed.headers['x-switchyard-backend'], 'legacy');
+      sy.setKillSwitch(false);
+      await supertest(sy.app).get('/flask/status/200').expect(200);
+      const c = await countsWhen(store, 'status', (x) => x.compared >= 1);
+      assert.equal(c.compared, 1, 'only the request after the kill switch was mirrored');
+      assert.equal(Object.values(c.skipped).reduce((a, b) => a + b, 0), 0, 'nor counted as a skip: there was nothing to mirror to');
+    } finally {
+      await sy.close();
+    }
+  });
 });
 
 describe('skips, counted by reason', () => {

@@ -23,6 +23,32 @@ describe('admin API access', () => {
     await sy.close();
   });
 
+  it('a token shorter than 16 characters is refused at start-up, naming the option', async () => {
+    await assert.rejects(make('short-token'), (error: Error) => /<options>: adminToken: must be at least 16 characters/.test(error.message));
+    await assert.rejects(
+      createSwitchyard({ flags: FLAGS, handlers: { hello: (_q, r) => void r.json({}) }, watch: false, logger: silentLogger, overrideToken: 'abc' }),
+      (error: Error) => /<options>: overrideToken: must be at least 16 characters/.test(error.message),
+    );
+  });
+
+  it('a route named like an Object.prototype member still reports its decisions', async () => {
+    const sy = await createSwitchyard({
+      flags: [{ file: 'c.yaml', text: 'routes:\n  - name: constructor\n    path: /c\n    new: { handler: hello }\n' }],
+      handlers: { hello: (_q, r) => void r.json({}) },
+      watch: false,
+      logger: silentLogger,
+      adminToken: ADMIN,
+    });
+    try {
+      await supertest(sy.app).get('/c').expect(200);
+      const res = await supertest(sy.app).get('/_switchyard/routes').set('Authorization', `Bearer ${ADMIN}`).expect(200);
+      const route = (res.body.routes as { name: string; decisions: unknown }[]).find((r) => r.name === 'constructor');
+      assert.deepEqual(route?.decisions, { legacy: 0, new: 1 });
+    } finally {
+      await sy.close();
+    }
+  });
+
   it('401 without a bearer token, 403 with a wrong one, 200 with the right one', async () => {
     const sy = await make(ADMIN);
     const none = await supertest(sy.app).get('/_switchyard/routes').expect(401);

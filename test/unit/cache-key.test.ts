@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { baseKey, cacheTarget, normaliseHost, normaliseQuery, parseEntryKey, parseVary, requestView, routePrefix, targetPrefix, variantKey, type KeyInput } from '../../src/cache/cache-key.js';
+import { baseKey, cacheTarget, lockKey, normaliseHost, normaliseQuery, parseEntryKey, parseVary, requestView, routePrefix, targetPrefix, variantKey, type KeyInput } from '../../src/cache/cache-key.js';
 import { decodeRecord, encodeRecord, type EntryMeta } from '../../src/cache/entry-codec.js';
 import { resolvePurge, type PurgeContext } from '../../src/cache/cache-purge.js';
 import { CACHE_SETTINGS_DEFAULTS } from '../../src/config/defaults.js';
@@ -153,6 +153,9 @@ describe('purge scopes (pure)', () => {
     assert.ok(!matches({ prefix: '/shopping' }, key));
     assert.ok(matches({ all: true }, key));
     assert.ok(matches({ all: true }, 'sy:v7:e:x:/ GET http://h;'), 'every key version');
+    assert.ok(matches({ all: true }, lockKey('sy', 3, key)), 'fill locks too');
+    // Runtime flags and shadow results may share the namespace: a cache purge leaves them alone.
+    for (const other of ['sy:flags:state', 'sy:flags:audit', 'sy:shadow:routes', 'sy:shadow:shop:counts', 'sy:v:e:x', 'sy:vx:e:x', 'sy:v7:flags']) assert.ok(!matches({ all: true }, other), other);
   });
 
   it('rejects malformed requests with the reason, unknown routes with 404', () => {
