@@ -1,5 +1,6 @@
 import express from 'express';
 import type { FlagsConfig } from '../config/types.js';
+import { SwitchyardError } from '../errors/switchyard-error.js';
 import { classifyField } from '../shadow/noise-filter.js';
 import type { RouteShadowCounts, ShadowResultStore } from '../shadow/shadow-store.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
@@ -13,7 +14,8 @@ import { badAdminInput, type AdminSection } from './admin-api.js';
 export function shadowSection(store: ShadowResultStore, config: () => FlagsConfig): AdminSection {
   const router = express.Router();
   const knownRoute = (name: string): void => {
-    if (!config().routes.some((r) => r.name === name)) throw badAdminInput('route', `no route named \`${name}\``);
+    // 404 like the flags section: the request is well formed, the route does not exist.
+    if (!config().routes.some((r) => r.name === name)) throw new SwitchyardError('SWITCHYARD_ADMIN_UNKNOWN_ROUTE', `no route named \`${name}\``, { status: 404 });
   };
   const view = (c: RouteShadowCounts) => {
     const { noiseRelativeThreshold: relative, noiseAbsoluteThreshold: absolute } = config().settings.shadow;

@@ -18,6 +18,9 @@ export interface ChangeNotes {
 const MODES: readonly RouteMode[] = ['legacy', 'new', 'rollout'];
 const MAX_BY = 200;
 const MAX_REASON = 1000;
+// C0 controls and DEL.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const reject = (field: string, reason: string, status: 400 | 409 = 400): ChangeRejection => ({ ok: false, status, field, reason });
 
@@ -29,8 +32,11 @@ function isObject(body: unknown): body is Record<string, unknown> {
 export function readNotes(body: Record<string, unknown>, actorHeader: string | undefined): { ok: true; notes: ChangeNotes } | ChangeRejection {
   const by = body['by'] ?? actorHeader;
   if (by !== undefined && (typeof by !== 'string' || by.trim() === '' || by.length > MAX_BY)) return reject('by', `must be a non-empty string of at most ${MAX_BY} characters`);
+  // One audit entry reads as one line: control characters could forge entries in a log view.
+  if (typeof by === 'string' && CONTROL.test(by)) return reject('by', 'must not contain control characters (line breaks, tabs, NUL…)');
   const reason = body['reason'];
   if (reason !== undefined && reason !== null && (typeof reason !== 'string' || reason.length > MAX_REASON)) return reject('reason', `must be a string of at most ${MAX_REASON} characters`);
+  if (typeof reason === 'string' && CONTROL.test(reason)) return reject('reason', 'must not contain control characters (line breaks, tabs, NUL…)');
   return { ok: true, notes: { by: typeof by === 'string' ? by.trim() : 'admin-api', reason: typeof reason === 'string' && reason.trim() !== '' ? reason.trim() : null } };
 }
 

@@ -13,7 +13,7 @@ import { normalizeRequestPath, splitUrl } from '../routing/request-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
 import { stickinessValue } from '../routing/stickiness.js';
-import { readTesterOverride } from '../routing/tester-override.js';
+import { OVERRIDE_TOKEN_HEADER, readTesterOverride } from '../routing/tester-override.js';
 import { annotateRequest, reassertRoute, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
 import type { RoutingStats } from './routing-stats.js';
 
@@ -157,6 +157,8 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   // it pass as shadow traffic, which backends may treat as free of side effects.
   delete req.headers[SHADOW_HEADER];
   const override = readTesterOverride(req.headers, ctx.overrideToken);
+  // Read once, then gone: neither side (nor a new handler's logging) needs the secret.
+  delete req.headers[OVERRIDE_TOKEN_HEADER];
   ctx.stats.countOverride(override);
   if (override.kind === 'malformed') {
     sendProblem(res, new BadRequestError('SWITCHYARD_BAD_OVERRIDE', override.reason), { route: route.name });

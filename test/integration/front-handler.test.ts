@@ -24,6 +24,7 @@ const extraHandlers: Record<string, NewHandler> = {
   ...handlers,
   /** "Not mine": the request goes on to the next middleware (here the 404). */
   declines: (_req, _res, next) => next(),
+  headers: (req, res) => void res.json(req.headers),
 };
 
 async function build(): Promise<Switchyard> {
@@ -44,6 +45,9 @@ routes:
   - name: declines
     path: /declines
     new: { handler: declines }
+  - name: headers
+    path: /headers
+    new: { handler: headers }
   - name: only-get
     path: /only-get
     methods: [GET]
@@ -133,6 +137,14 @@ describe('switchyard.handler answers like switchyard.app', () => {
     };
     for (const path of ['http://shop.example/_switchyard/routes', 'http://shop.example/hello']) {
       assert.equal(await ask(viaHandler.handler, path), await ask(viaApp.app, path), path);
+    }
+  });
+
+  it('a new handler never sees the tester-override token (read once, then removed)', async () => {
+    for (const listener of [viaApp.app, viaHandler.handler]) {
+      const res = await supertest(listener).get('/headers').set('X-Switchyard-Force', 'new').set('X-Switchyard-Override-Token', TOKEN).expect(200);
+      assert.equal(res.body['x-switchyard-override-token'], undefined);
+      assert.equal(res.body['x-switchyard-force'], 'new');
     }
   });
 

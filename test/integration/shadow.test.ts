@@ -214,7 +214,8 @@ describe('shadow diffing against the real Flask app', () => {
       await countsWhen(store, 'status', (x) => x.compared === 1);
       const [sample] = await store.samples('status', 10);
       assert.ok(sample);
-      assert.equal(sample.request.headers['x-switchyard-override-token'], '[redacted]');
+      // Removed once read (a new handler never sees it either); redacted should it ever get this far.
+      assert.ok(['[redacted]', undefined].includes(sample.request.headers['x-switchyard-override-token']));
       assert.doesNotMatch(JSON.stringify(sample), /override-token-SECRET/);
     } finally {
       await sy.close();
@@ -380,11 +381,11 @@ describe('shared results and the admin API', () => {
       await supertest(sy.app).get('/flask/status/200').expect(200);
       await countsWhen(store, 'status', (x) => x.compared === 1);
       const auth = { Authorization: `Bearer ${ADMIN}` };
-      assert.equal((await supertest(sy.app).get('/_switchyard/shadow/nope').set(auth).expect(400)).body.code, 'SWITCHYARD_ADMIN_BAD_INPUT');
+      assert.equal((await supertest(sy.app).get('/_switchyard/shadow/nope').set(auth).expect(404)).body.code, 'SWITCHYARD_ADMIN_UNKNOWN_ROUTE');
       await supertest(sy.app).get('/_switchyard/shadow/status/samples?limit=0').set(auth).expect(400);
       await supertest(sy.app).get('/_switchyard/shadow/status/samples?limit=abc').set(auth).expect(400);
       await supertest(sy.app).delete('/_switchyard/shadow/status').expect(401);
-      await supertest(sy.app).delete('/_switchyard/shadow/nope').set(auth).expect(400);
+      await supertest(sy.app).delete('/_switchyard/shadow/nope').set(auth).expect(404);
       assert.equal((await store.counts('status')).compared, 1);
       const all = await supertest(sy.app).get('/_switchyard/shadow').set(auth).expect(200);
       assert.ok((all.body.routes as { route: string }[]).some((r) => r.route === 'catalog'));
