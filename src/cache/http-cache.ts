@@ -120,11 +120,10 @@ export class HttpCache {
     }
     const h = c.req.headers;
     // Ranges, preconditions and request bodies are legacy's business; an unreachable store too.
-    const uncacheableRequest = h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
-    // Like Varnish's default: a request with cookies may get a personalised answer that says
-    // nothing about it (no Vary: Cookie, no private). Routes that know better set allowCookies.
+    // Cookies too, like Varnish's default: the answer may be personalised without saying so (no
+    // Vary: Cookie, no private). Routes that know better set allowCookies.
     const personal = !c.cache.allowCookies && h.cookie !== undefined && h.cookie !== '';
-    if (personal) return this.passThrough(c, 'BYPASS');
+    const uncacheableRequest = personal || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
     if (uncacheableRequest || this.closed || !this.store.available()) return this.passThrough(c, 'BYPASS');
     this.serve(c).catch((error: unknown) => {
       if (!(error instanceof CacheUnavailableError)) this.options.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -19,9 +19,9 @@ export function createLoopUtilization(
     const at = now();
     if (at - markedAt >= windowMs) {
       const current = sample();
-      latest = sample(mark).utilization;
+      const utilization = sample(mark).utilization;
       // A window with no time in it (a paused process) says nothing: keep the last reading.
-      if (!Number.isFinite(latest)) latest = 0;
+      if (Number.isFinite(utilization)) latest = utilization;
       mark = current;
       markedAt = at;
     }

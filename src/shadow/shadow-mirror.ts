@@ -4,7 +4,7 @@ import type { RouteConfig, RouteShadowConfig, ShadowSettings, Side } from '../co
 import { inRollout, rolloutBucket } from '../flags/bucketing.js';
 import type { Logger } from '../logging/logger.js';
 import type { RoutingDecision } from '../routing/routing-decision.js';
-import { FORCE_HEADER, OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
+import { OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
 import { countShadowComparison, countShadowSkip, currentTraceId, runInContext, startShadowSpan } from '../telemetry/routing-telemetry.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { compareResponses, type ComparableResponse, type ShadowComparison } from './response-diff.js';
@@ -13,8 +13,9 @@ import type { CapturedExchange, ShadowResultStore, ShadowSample, SkipReason } fr
 
 export const SHADOW_HEADER = 'x-switchyard-shadow';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-// Credentials, and Switchyard's own tester-override headers (the token is a secret too).
-const ALWAYS_REDACTED = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', FORCE_HEADER, OVERRIDE_TOKEN_HEADER];
+// Credentials, Switchyard's override token among them (removed at routing; redacted should a copy
+// ever get here). The force header itself is no secret and says why a side served.
+const ALWAYS_REDACTED = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', OVERRIDE_TOKEN_HEADER];
 const SAMPLE_BODY_BYTES = 4096;
 
 /** What the mirror needs to know about one routed request. */

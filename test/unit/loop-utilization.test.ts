@@ -21,6 +21,18 @@ describe('event-loop utilization for shadow load-shedding', () => {
     assert.equal(utilization(), 0.95);
   });
 
+  it('a window that measured nothing (NaN) keeps the last reading', () => {
+    let t = 0;
+    const readings = [0.7, Number.NaN];
+    let taken = 0;
+    const sample = (previous?: EventLoopUtilization): EventLoopUtilization => ({ idle: 0, active: 0, utilization: previous === undefined ? 0 : (readings[taken++] ?? 0) });
+    const utilization = createLoopUtilization({ windowMs: 100, now: () => t, sample });
+    t = 100;
+    assert.equal(utilization(), 0.7);
+    t = 200;
+    assert.equal(utilization(), 0.7);
+  });
+
   it('reads the real event loop: near 1 after blocking it, near 0 after idling', async () => {
     const utilization = createLoopUtilization({ windowMs: 50 });
     const until = performance.now() + 120;
