@@ -63,10 +63,11 @@ export class ShadowMirror {
   begin(req: IncomingMessage, res: ServerResponse, s: ShadowRequest): void {
     const shadow = s.route.shadow;
     if (shadow === undefined || s.route.legacy === null || s.route.new === null) return;
-    // The kill switch takes the new side out of play entirely, shadow traffic included: it is
-    // pulled when the new side misbehaves, and mirrored requests would keep reaching it.
-    if (s.decision.reason === 'kill_switch') return;
     const name = s.route.name;
+    // The kill switch takes the new side out of play entirely, shadow traffic included: it is
+    // pulled when the new side misbehaves, and mirrored requests would keep reaching it. Counted,
+    // so an operator can tell "not mirrored because of the kill switch" from "no traffic".
+    if (s.decision.reason === 'kill_switch') return this.skip(name, 'kill_switch');
     const settings = this.deps.settings();
     const bucket = rolloutBucket(`shadow:${s.route.rollout.groupId}`, s.stickinessValue());
     if (!inRollout(bucket, shadow.percentage)) return this.skip(name, 'sampled_out');

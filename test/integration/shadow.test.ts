@@ -222,17 +222,20 @@ describe('shadow diffing against the real Flask app', () => {
     }
   });
 
-  it('the kill switch stops shadow traffic to the new side too', async () => {
+  it('the kill switch stops shadow traffic to the new side too, counted as kill_switch', async () => {
     const store = new MemoryShadowStore();
     const sy = await make(store, flags(), { useLegacy: true });
     try {
       const killed = await supertest(sy.app).get('/flask/status/200').expect(200);
       assert.equal(killed.headers['x-switchyard-backend'], 'legacy');
+      await supertest(sy.handler).get('/flask/status/200').expect(200);
       sy.setKillSwitch(false);
       await supertest(sy.app).get('/flask/status/200').expect(200);
       const c = await countsWhen(store, 'status', (x) => x.compared >= 1);
       assert.equal(c.compared, 1, 'only the request after the kill switch was mirrored');
-      assert.equal(Object.values(c.skipped).reduce((a, b) => a + b, 0), 0, 'nor counted as a skip: there was nothing to mirror to');
+      const { kill_switch: killSwitch, ...others } = c.skipped;
+      assert.equal(killSwitch, 2, 'both requests under the kill switch are counted under their reason');
+      assert.equal(Object.values(others).reduce((a, b) => a + b, 0), 0, 'and under no other reason');
     } finally {
       await sy.close();
     }
