@@ -73,7 +73,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: IO_LIBRARIES }] },
   },
   {
-    files: ['src/routing/**/*.ts', 'src/flags/bucketing.ts', 'src/errors/**/*.ts', 'src/config/validate-flags.ts', 'src/config/flags-schema.ts', 'src/proxy/forwarded-headers.ts', 'src/proxy/upstream-limiter.ts'],
+    files: ['src/routing/**/*.ts', 'src/flags/bucketing.ts', 'src/errors/**/*.ts', 'src/config/validate-flags.ts', 'src/config/schema-partition.ts', 'src/config/flags-schema.ts', 'src/proxy/forwarded-headers.ts', 'src/proxy/upstream-limiter.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [...IO_LIBRARIES, ...NODE_IO, EXPRESS], patterns: [OTEL] }] },
   },
   {

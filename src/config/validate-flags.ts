@@ -7,13 +7,23 @@ import { ROUTE_CACHE_DEFAULTS, ROUTE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SETTINGS_D
 import { FLAGS_SCHEMA } from './flags-schema.js';
 import type { CacheSettings, RouteShadowConfig, ShadowSettings, FlagsConfig, NewSide, ProxiedSide, RouteCacheConfig, RouteConfig, RouteMode, Settings, StickinessSource, UpstreamConfig } from './types.js';
 import { formatFieldPath, parseYamlSource, type YamlSource } from './yaml-source.js';
+import { partitionFile, pointerSegments, type InstancePath, type PartialRoute } from './schema-partition.js';
 
 /** The shape the schema guarantees; only this module ever sees it. */
+type RawUpstream = Partial<Omit<UpstreamConfig, 'name' | 'file'>> & { url: string };
+type RawSettings = Partial<Omit<Settings, 'cache' | 'shadow' | 'flagContext'>> & { cache?: Partial<CacheSettings>; shadow?: Partial<ShadowSettings>; flagContext?: Partial<Settings['flagContext']> };
+/** One file after the schema: what it passed whole, and partial views of the routes it did not. */
 interface RawFile {
-  upstreams?: Record<string, Partial<Omit<UpstreamConfig, 'name' | 'file'>> & { url: string }>;
-  routes?: RawRoute[];
-  settings?: Partial<Omit<Settings, 'cache' | 'shadow' | 'flagContext'>> & { cache?: Partial<CacheSettings>; shadow?: Partial<ShadowSettings>; flagContext?: Partial<Settings['flagContext']> };
+  upstreams: Record<string, RawUpstream>;
+  routes: readonly (RawRoute | PartialRoute)[];
+  settings?: RawSettings | Record<string, never>;
 }
+interface Source {
+  readonly source: YamlSource;
+  readonly raw: RawFile;
+}
+/** Every upstream name defined anywhere; null when a file's upstreams could not be read, so names cannot be checked. */
+type UpstreamNames = ReadonlySet<string> | null;
 interface RawRoute {
   name: string;
   path: string;
@@ -55,42 +65,57 @@ function schemaValidator(): ReturnType<Ajv['compile']> {
  */
 export function compileFlags(files: readonly FlagsFileText[], options: CompileOptions): CompileResult {
   const issues: ConfigIssue[] = [];
-  const sources: { source: YamlSource; raw: RawFile }[] = [];
+  const sources: Source[] = [];
+  // Schema problems do not stop the cross-reference checks: what the schema passed is still
+  // checked against the rest, so one run reports both kinds (see schema-partition.ts).
+  let namesReadable = true;
+  const names = new Set<string>();
   for (const { file, text } of files) {
     const parsed = parseYamlSource(file, text);
     if (!parsed.ok) {
       issues.push(...parsed.issues);
+      namesReadable = false;
       continue;
     }
-    const schemaIssues = checkSchema(parsed.source);
-    if (schemaIssues.length > 0) issues.push(...schemaIssues);
-    else sources.push({ source: parsed.source, raw: parsed.source.value as RawFile });
+    const schema = checkSchema(parsed.source);
+    issues.push(...schema.issues);
+    const part = partitionFile<RawUpstream, RawRoute, RawSettings>(parsed.source.value, schema.errorPaths);
+    if (part.upstreamNames === null) namesReadable = false;
+    for (const name of part.upstreamNames ?? []) names.add(name);
+    sources.push({ source: parsed.source, raw: { upstreams: part.upstreams, routes: part.routes, ...(part.settings === undefined ? {} : { settings: part.settings }) } });
   }
-  if (issues.length > 0) return { ok: false, issues, warnings: [] };
 
   const upstreams = mergeUpstreams(sources, issues);
   const settings = mergeSettings(sources, issues);
-  const routes = buildRoutes(sources, upstreams, options, issues);
-  if (issues.length > 0) return { ok: false, issues, warnings: [] };
+  const routes = buildRoutes(sources, { upstreamNames: namesReadable ? names : null, ...options }, issues);
+  const earlier = issues.length;
 
   const built = RouteTable.build(routes);
-  const warnings = [...built.warnings, ...ignoredRolloutWarnings(sources)];
+  // A failed configuration built from partial routes would only warn about half-read routes.
+  const warnings = earlier > 0 ? [] : [...built.warnings, ...ignoredRolloutWarnings(sources)];
   for (const e of built.errors) {
     const source = sources.find((s) => s.source.file === e.route.file)?.source;
     issues.push({ file: e.route.file, field: `routes[${e.route.index}].${e.field}`, reason: e.reason, line: source?.lineOf(['routes', e.route.index, e.field]) });
   }
-  if (built.table === null || issues.length > 0) return { ok: false, issues, warnings };
+  if (built.table === null || issues.length > 0) return { ok: false, issues: inFileOrder(issues, files), warnings };
 
   const config: FlagsConfig = deepFreeze({ upstreams, routes, settings, version: versionOf(files), files: files.map((f) => f.file) });
   return { ok: true, config, table: built.table, warnings };
 }
 
+/** Problems by file, then line, whichever check found them: the order an operator fixes them in. */
+function inFileOrder(issues: readonly ConfigIssue[], files: readonly FlagsFileText[]): ConfigIssue[] {
+  const rank = new Map(files.map((f, i) => [f.file, i]));
+  const fileOf = (i: ConfigIssue): number => rank.get(i.file) ?? files.length;
+  return [...issues].sort((a, b) => fileOf(a) - fileOf(b) || (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+}
+
 /** A `rollout` block is kept ready while the mode is legacy/new, but say that it is not in force. */
-function ignoredRolloutWarnings(sources: readonly { source: YamlSource; raw: RawFile }[]): string[] {
+function ignoredRolloutWarnings(sources: readonly Source[]): string[] {
   const warnings: string[] = [];
   for (const { source, raw } of sources) {
-    (raw.routes ?? []).forEach((r, i) => {
-      if (r.rollout !== undefined && r.mode !== 'rollout') {
+    raw.routes.forEach((r, i) => {
+      if (!('partial' in r) && r.rollout !== undefined && r.mode !== 'rollout') {
         warnings.push(`${source.file}:${source.lineOf(['routes', i, 'rollout']) ?? '?'}: routes[${i}].rollout: route \`${r.name}\` has a rollout block but mode ${r.mode ?? 'default'}; its percentage is not in force`);
       }
     });
@@ -98,18 +123,15 @@ function ignoredRolloutWarnings(sources: readonly { source: YamlSource; raw: Raw
   return warnings;
 }
 
-function checkSchema(source: YamlSource): ConfigIssue[] {
+function checkSchema(source: YamlSource): { issues: ConfigIssue[]; errorPaths: InstancePath[] } {
   const validate = schemaValidator();
-  if (validate(source.value)) return [];
-  return (validate.errors ?? []).map((error) => schemaIssue(source, error));
+  if (validate(source.value)) return { issues: [], errorPaths: [] };
+  const errors = validate.errors ?? [];
+  return { issues: errors.map((error) => schemaIssue(source, error)), errorPaths: errors.map((e) => pointerSegments(e.instancePath)) };
 }
 
 function schemaIssue(source: YamlSource, error: ErrorObject): ConfigIssue {
-  const path = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const path = pointerSegments(error.instancePath);
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') {
     const key = String(params['additionalProperty']);
@@ -128,10 +150,10 @@ function schemaIssue(source: YamlSource, error: ErrorObject): ConfigIssue {
   return { file: source.file, field: formatFieldPath(path), reason, line: source.lineOf(path) };
 }
 
-function mergeUpstreams(sources: readonly { source: YamlSource; raw: RawFile }[], issues: ConfigIssue[]): Record<string, UpstreamConfig> {
+function mergeUpstreams(sources: readonly Source[], issues: ConfigIssue[]): Record<string, UpstreamConfig> {
   const upstreams: Record<string, UpstreamConfig> = {};
   for (const { source, raw } of sources) {
-    for (const [name, u] of Object.entries(raw.upstreams ?? {})) {
+    for (const [name, u] of Object.entries(raw.upstreams)) {
       const existing = upstreams[name];
       if (existing) {
         issues.push({ file: source.file, field: `upstreams.${name}`, reason: `upstream \`${name}\` is already defined in ${existing.file}`, line: source.lineOf(['upstreams'], name) });
@@ -148,7 +170,7 @@ function mergeUpstreams(sources: readonly { source: YamlSource; raw: RawFile }[]
   return upstreams;
 }
 
-function mergeSettings(sources: readonly { source: YamlSource; raw: RawFile }[], issues: ConfigIssue[]): Settings {
+function mergeSettings(sources: readonly Source[], issues: ConfigIssue[]): Settings {
   const withSettings = sources.filter((s) => s.raw.settings !== undefined);
   const second = withSettings[1];
   if (second) {
@@ -158,21 +180,25 @@ function mergeSettings(sources: readonly { source: YamlSource; raw: RawFile }[],
   return { ...SETTINGS_DEFAULTS, ...raw, cache: { ...SETTINGS_DEFAULTS.cache, ...raw?.cache }, shadow: { ...SETTINGS_DEFAULTS.shadow, ...raw?.shadow }, flagContext: { ...SETTINGS_DEFAULTS.flagContext, ...raw?.flagContext } };
 }
 
-function buildRoutes(
-  sources: readonly { source: YamlSource; raw: RawFile }[],
-  upstreams: Readonly<Record<string, UpstreamConfig>>,
-  options: CompileOptions,
-  issues: ConfigIssue[],
-): RouteConfig[] {
+/** What a route's references are checked against. */
+interface References extends CompileOptions {
+  readonly upstreamNames: UpstreamNames;
+}
+
+/**
+ * Every route that can take part in the conflict checks, whether or not it has problems of its
+ * own (those are in `issues`; the configuration is refused whenever there are any).
+ */
+function buildRoutes(sources: readonly Source[], refs: References, issues: ConfigIssue[]): RouteConfig[] {
   const routes: RouteConfig[] = [];
   const byName = new Map<string, RouteConfig>();
   for (const { source, raw } of sources) {
-    (raw.routes ?? []).forEach((r, index) => {
+    raw.routes.forEach((r, index) => {
       const problem = (field: string, reason: string, key?: string): void => {
         const path: (string | number)[] = ['routes', index, ...(field === '' ? [] : field.split('.'))];
         issues.push({ file: source.file, field: formatFieldPath(key === undefined ? path : [...path, key]), reason, line: source.lineOf(path, key) });
       };
-      const route = buildRoute(r, index, source.file, upstreams, options, problem);
+      const route = 'partial' in r ? checkPartialRoute(r, index, source.file, refs, problem) : buildRoute(r, index, source.file, refs, problem);
       if (route === null) return;
       const clash = byName.get(route.name);
       if (clash) problem('', `route name \`${route.name}\` is already used by routes[${clash.index}] in ${clash.file}`, 'name');
@@ -185,27 +211,26 @@ function buildRoutes(
 
 type Problem = (field: string, reason: string, key?: string) => void;
 
-function buildRoute(r: RawRoute, index: number, file: string, upstreams: Readonly<Record<string, UpstreamConfig>>, options: CompileOptions, problem: Problem): RouteConfig | null {
-  let failed = false;
-  const counted: Problem = (...args) => {
-    failed = true;
-    problem(...args);
-  };
+/**
+ * The route, with defaults filled in. A side with a problem is left out (reported through
+ * `problem`), but the route is still returned: its path and methods are sound, so it still takes
+ * part in the conflict checks.
+ */
+function buildRoute(r: RawRoute, index: number, file: string, refs: References, problem: Problem): RouteConfig {
   const literalPrefix = literalPrefixOf(r.path);
-  const legacy = r.legacy ? proxiedSide('legacy', r.legacy, literalPrefix, upstreams, counted) : null;
-  const newSide = r.new ? buildNewSide(r.new, literalPrefix, upstreams, options, counted) : null;
-  if (!r.legacy && !r.new) counted('', 'a route needs a `legacy` side, a `new` side, or both');
+  const legacy = r.legacy ? proxiedSide('legacy', r.legacy, literalPrefix, refs.upstreamNames, problem) : null;
+  const newSide = r.new ? buildNewSide(r.new, literalPrefix, refs, problem) : null;
+  if (!r.legacy && !r.new) problem('', 'a route needs a `legacy` side, a `new` side, or both');
   const mode: RouteMode = r.mode ?? (r.legacy ? 'legacy' : 'new');
-  if (mode === 'legacy' && !r.legacy && r.new) counted('mode', 'mode `legacy` needs a `legacy` side');
-  if (mode === 'new' && !r.new && r.legacy) counted('mode', 'mode `new` needs a `new` side');
+  if (mode === 'legacy' && !r.legacy && r.new) problem('mode', 'mode `legacy` needs a `legacy` side');
+  if (mode === 'new' && !r.new && r.legacy) problem('mode', 'mode `new` needs a `new` side');
   if (mode === 'rollout') {
-    if (!r.legacy || !r.new) counted('mode', 'mode `rollout` needs both a `legacy` and a `new` side');
-    if (!r.rollout) counted('', 'mode `rollout` needs `rollout.percentage`', 'rollout');
+    if (!r.legacy || !r.new) problem('mode', 'mode `rollout` needs both a `legacy` and a `new` side');
+    if (!r.rollout) problem('', 'mode `rollout` needs `rollout.percentage`', 'rollout');
   }
-  if (r.pinned === true && !r.legacy) counted('pinned', 'a route can only be pinned to legacy when it has a `legacy` side');
-  const cache = buildRouteCache(r, counted);
-  const shadow = buildRouteShadow(r, counted);
-  if (failed) return null;
+  if (r.pinned === true && !r.legacy) problem('pinned', 'a route can only be pinned to legacy when it has a `legacy` side');
+  const cache = buildRouteCache(r, problem);
+  const shadow = buildRouteShadow(r, problem);
   const flag = r.flag ?? r.name;
   return {
     name: r.name,
@@ -229,13 +254,49 @@ function buildRoute(r: RawRoute, index: number, file: string, upstreams: Readonl
   };
 }
 
-function proxiedSide(side: 'legacy' | 'new', raw: { upstream?: string; stripPrefix?: string }, literalPrefix: string, upstreams: Readonly<Record<string, UpstreamConfig>>, problem: Problem): ProxiedSide | null {
+/**
+ * The reference checks of a route the schema rejected: only its untouched upstream and handler
+ * names, and — when its name, path and methods are intact — a stand-in for the conflict checks.
+ * Nothing else of it is built, so nothing is reported twice or guessed.
+ */
+function checkPartialRoute(r: PartialRoute, index: number, file: string, refs: References, problem: Problem): RouteConfig | null {
+  if (r.legacy?.upstream !== undefined) knownUpstream('legacy', r.legacy.upstream, refs.upstreamNames, problem);
+  if (r.new?.upstream !== undefined) knownUpstream('new', r.new.upstream, refs.upstreamNames, problem);
+  if (r.new?.handler !== undefined) knownHandler(r.new.handler, refs, problem);
+  if (r.name === undefined || r.path === undefined || r.methods === 'invalid') return null;
+  return {
+    name: r.name,
+    path: r.path,
+    methods: r.methods ?? null,
+    legacy: r.legacy?.upstream === undefined ? null : { upstream: r.legacy.upstream, stripPrefix: '' },
+    new: r.new?.handler !== undefined ? { kind: 'handler', handler: r.new.handler } : r.new?.upstream !== undefined ? { kind: 'upstream', upstream: r.new.upstream, stripPrefix: '' } : null,
+    mode: 'legacy',
+    pinned: ROUTE_DEFAULTS.pinned,
+    flag: r.name,
+    rollout: { percentage: ROUTE_DEFAULTS.percentage, groupId: r.name, stickiness: [] },
+    migration: {},
+    file,
+    index,
+  };
+}
+
+function knownUpstream(side: 'legacy' | 'new', upstream: string, names: UpstreamNames, problem: Problem): boolean {
+  // Unknown when some file's upstreams could not be read: better no message than a false one.
+  if (names === null || names.has(upstream)) return true;
+  problem(`${side}.upstream`, `no upstream named \`${upstream}\` (defined: ${names.size > 0 ? [...names].join(', ') : 'none'})`);
+  return false;
+}
+
+function knownHandler(handler: string, options: CompileOptions, problem: Problem): boolean {
+  if (options.handlerNames.has(handler)) return true;
+  const known = [...options.handlerNames];
+  problem('new.handler', `no handler named \`${handler}\` is registered (registered: ${known.length > 0 ? known.join(', ') : 'none'})`);
+  return false;
+}
+
+function proxiedSide(side: 'legacy' | 'new', raw: { upstream?: string; stripPrefix?: string }, literalPrefix: string, upstreamNames: UpstreamNames, problem: Problem): ProxiedSide | null {
   const upstream = raw.upstream ?? '';
-  if (!upstreams[upstream]) {
-    const known = Object.keys(upstreams);
-    problem(`${side}.upstream`, `no upstream named \`${upstream}\` (defined: ${known.length > 0 ? known.join(', ') : 'none'})`);
-    return null;
-  }
+  if (!knownUpstream(side, upstream, upstreamNames, problem)) return null;
   const stripPrefix = raw.stripPrefix === undefined ? '' : raw.stripPrefix.replace(/\/+$/, '');
   if (stripPrefix !== '' && literalPrefix !== stripPrefix && !literalPrefix.startsWith(`${stripPrefix}/`)) {
     problem(`${side}.stripPrefix`, `"${raw.stripPrefix}" is not a whole-segment prefix of the route's literal path "${literalPrefix}"`);
@@ -244,21 +305,17 @@ function proxiedSide(side: 'legacy' | 'new', raw: { upstream?: string; stripPref
   return { upstream, stripPrefix };
 }
 
-function buildNewSide(raw: NonNullable<RawRoute['new']>, literalPrefix: string, upstreams: Readonly<Record<string, UpstreamConfig>>, options: CompileOptions, problem: Problem): NewSide | null {
+function buildNewSide(raw: NonNullable<RawRoute['new']>, literalPrefix: string, refs: References, problem: Problem): NewSide | null {
   if ((raw.handler === undefined) === (raw.upstream === undefined)) {
     problem('new', 'give exactly one of `handler` (a registered TypeScript handler) or `upstream`');
     return null;
   }
   if (raw.handler !== undefined) {
     if (raw.stripPrefix !== undefined) problem('new.stripPrefix', '`stripPrefix` only applies to a new `upstream`, not to a handler');
-    if (!options.handlerNames.has(raw.handler)) {
-      const known = [...options.handlerNames];
-      problem('new.handler', `no handler named \`${raw.handler}\` is registered (registered: ${known.length > 0 ? known.join(', ') : 'none'})`);
-      return null;
-    }
+    if (!knownHandler(raw.handler, refs, problem)) return null;
     return { kind: 'handler', handler: raw.handler };
   }
-  const side = proxiedSide('new', raw, literalPrefix, upstreams, problem);
+  const side = proxiedSide('new', raw, literalPrefix, refs.upstreamNames, problem);
   return side === null ? null : { kind: 'upstream', ...side };
 }
 

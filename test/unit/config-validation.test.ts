@@ -70,6 +70,37 @@ describe('flags validation: every class of error names file, field (and line) an
     assert.ok(found.length >= 4, found.join('\n'));
   });
 
+  it('reports schema and cross-reference problems together (the README example: 2 problems)', () => {
+    const text = `${UPSTREAMS}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flsk }\n  - name: b\n    path: /b\n    legacy: { upstream: flask }\n  - name: c\n    path: /c\n    legacy: { upstream: flask }\n    new: { handler: hello }\n    mode: rollout\n    rollout: { percentage: 150 }\n`;
+    assert.deepEqual(problems({ 'flags/routes.yaml': text }), [
+      'flags/routes.yaml:6: routes[0].legacy.upstream: no upstream named `flsk` (defined: flask)',
+      'flags/routes.yaml:15: routes[2].rollout.percentage: must be <= 100',
+    ]);
+    const result = compileFlags([{ file: 'flags/routes.yaml', text }], { handlerNames });
+    assert.ok(!result.ok);
+    assert.match(new ConfigError(result.issues).message, /^invalid configuration \(2 problems\):/);
+  });
+  it('a route the schema rejects still has its upstream, handler and path checked against the rest', () => {
+    const found = problems({
+      'a.yaml': `${UPSTREAMS}routes:\n  - name: a\n    path: /x/:id\n    legacy: { upstream: flask }\n`,
+      'b.yaml': 'routes:\n  - name: b\n    path: /x/:other\n    legacy: { upstream: flsk }\n    new: { handler: helo }\n    mode: canary\n',
+    });
+    assert.ok(found.some((p) => /^b\.yaml:6: routes\[0\]\.mode: must be one of/.test(p)), found.join('\n'));
+    assert.ok(found.some((p) => /^b\.yaml:4: routes\[0\]\.legacy\.upstream: no upstream named `flsk` \(defined: flask\)/.test(p)), found.join('\n'));
+    assert.ok(found.some((p) => /^b\.yaml:5: routes\[0\]\.new\.handler: no handler named `helo`/.test(p)), found.join('\n'));
+    assert.ok(found.some((p) => /^b\.yaml:3: routes\[0\]\.path: route `b` .* claims the same path and method as route `a`/.test(p)), found.join('\n'));
+    assert.equal(found.length, 4, found.join('\n'));
+  });
+  it('an invalid upstream entry still defines its name; an unreadable upstreams file leaves names unchecked', () => {
+    // maxInFlight is wrong, but `flask` exists: the route naming it is not an error too.
+    assert.deepEqual(problems({ 'a.yaml': 'upstreams:\n  flask: { url: "http://x", maxInFlight: 0 }\nroutes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n' }), ['a.yaml:2: upstreams.flask.maxInFlight: must be >= 1']);
+    // The upstreams file does not parse: which names it defines is unknown, so none is called missing.
+    const found = problems({ 'a.yaml': 'upstreams: [\n', 'b.yaml': 'routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n    new: { handler: helo }\n' });
+    assert.ok(found.some((p) => p.startsWith('a.yaml')), found.join('\n'));
+    assert.ok(found.some((p) => /b\.yaml:5: routes\[0\]\.new\.handler: no handler named `helo`/.test(p)), found.join('\n'));
+    assert.ok(!found.some((p) => /no upstream named/.test(p)), found.join('\n'));
+  });
+
   it('accepts a valid file, fills defaults from one place and freezes the result', () => {
     const result = compileFlags([{ file: 'a.yaml', text: `${UPSTREAMS}routes:\n  - name: a\n    path: /flask/*\n    legacy: { upstream: flask, stripPrefix: /flask/ }\n` }], { handlerNames });
     assert.ok(result.ok);
