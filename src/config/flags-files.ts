@@ -5,7 +5,11 @@ import type { FlagsFileText } from './validate-flags.js';
 
 const FLAGS_FILE = /\.ya?ml$/;
 
-/** Reads every `*.yaml`/`*.yml` directly in `dir`, in name order, named relative to the cwd. */
+/**
+ * Reads every `*.yaml`/`*.yml` directly in `dir`, in name order. Each file is named under `dir`
+ * as the operator gave it (`flags/routes.yaml`, `/etc/switchyard/routes.yaml`): a path made
+ * relative to the working directory (`../../etc/…`) would send them looking in the wrong place.
+ */
 export async function readFlagsDir(dir: string): Promise<FlagsFileText[]> {
   let names: string[];
   try {
@@ -17,8 +21,8 @@ export async function readFlagsDir(dir: string): Promise<FlagsFileText[]> {
   if (names.length === 0) throw new ConfigError([{ file: dir, field: '(flags directory)', reason: 'contains no .yaml or .yml files' }]);
   return Promise.all(
     names.map(async (name) => {
-      const full = path.join(dir, name);
-      return { file: path.relative(process.cwd(), full) || full, text: await readFile(full, 'utf8') };
+      const file = path.join(dir, name);
+      return { file, text: await readFile(file, 'utf8') };
     }),
   );
 }

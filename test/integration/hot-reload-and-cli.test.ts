@@ -95,6 +95,13 @@ describe('CLI', () => {
       assert.equal(code, 1);
       assert.match(stderr, /cannot start: invalid configuration/);
       assert.match(stderr, /routes\.yaml:6: routes\[0\]\.legacy\.upstream: no upstream named `flsk` \(defined: flask\)/);
+      // The file is named as the operator gave the directory (absolute here), not relative to the cwd.
+      assert.ok(stderr.includes(`  - ${path.join(bad, 'routes.yaml')}:6: routes[0]`), stderr);
+      // A relative --flags stays relative, under the directory as typed.
+      const relative = path.relative(ROOT, bad);
+      const rel = await runCli(['--flags', relative, '--port', '0']).done;
+      assert.equal(rel.code, 1);
+      assert.ok(rel.stderr.includes(`  - ${path.join(relative, 'routes.yaml')}:6: routes[0]`), rel.stderr);
     } finally {
       await rm(bad, { recursive: true, force: true });
     }
