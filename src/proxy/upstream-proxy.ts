@@ -47,6 +47,8 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
   /** The exact request target to send: http-proxy's own join collapses `//` and rewrites `http:/`. */
   const exactPath = new WeakMap<IncomingMessage, string>();
   const upstreamRequest = new WeakMap<IncomingMessage, ClientRequest>();
+  /** The problem code a request was answered with, for its `switchyard legacy` span. */
+  const problemCode = new WeakMap<IncomingMessage, string>();
   // Requests this proxy (this pool) is serving; a retired proxy closes its pool when they are done.
   let own = 0;
   let retired = false;
@@ -58,6 +60,7 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
     const failure = toUpstreamFailure(config.name, error);
     const route = routeOf.get(req);
     logger.warn(`proxy to upstream \`${config.name}\` failed`, { route, code: failure.code, cause: error instanceof Error ? error.message : String(error) });
+    problemCode.set(req, failure.code);
     if ('writeHead' in res) sendProblem(res, failure, { route, upstream: config.name });
     else res.destroy();
   };
@@ -126,6 +129,7 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
       (why) => {
         const detail = why === 'queue_full' ? `${config.maxInFlight} requests in flight and ${config.maxQueue} queued` : `no free slot within ${config.queueTimeoutMs} ms`;
         const error = new UpstreamOverloadedError(config.name, detail, config.retryAfterSeconds);
+        problemCode.set(req, error.code);
         sendProblem(res, error, { route: target.route, upstream: config.name });
       },
     );
@@ -136,7 +140,11 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
       (release ?? cancel)();
       const status = res.statusCode;
       span.setAttribute('http.response.status_code', status);
-      endSpan(span, status >= 500 ? { code: String(status), message: `upstream answered or failed with ${status}` } : undefined);
+      // Our own failures carry their problem code (what alerts match on); a 5xx the backend
+      // answered itself is still an error, but there is no Switchyard problem to name.
+      const code = problemCode.get(req);
+      if (code !== undefined) endSpan(span, { code, message: `answered ${status} ${code}` });
+      else endSpan(span, status >= 500 ? { message: `upstream answered ${status}` } : undefined);
     });
   };
 

@@ -74,10 +74,11 @@ export function startSideSpan(side: Side, attributes: Attributes): { span: Span;
   return { span, ctx: trace.setSpan(context.active(), span) };
 }
 
-export function endSpan(span: Span, failure?: { code: string; message: string }): void {
+/** Ends a side span; a failure marks it as an error, with `switchyard.error.code` when Switchyard raised a problem. */
+export function endSpan(span: Span, failure?: { code?: string; message: string }): void {
   if (failure !== undefined) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
-    span.setAttribute('switchyard.error.code', failure.code);
+    if (failure.code !== undefined) span.setAttribute('switchyard.error.code', failure.code);
   }
   span.end();
 }

@@ -233,6 +233,22 @@ describe('traces (in-memory exporter, real SDK and instrumentations)', () => {
       const legacy = all.find((s) => s.name === 'switchyard legacy');
       assert.equal(legacy?.status.code, 2 /* ERROR */);
       assert.equal(legacy?.attributes['http.response.status_code'], 502);
+      assert.equal(legacy?.attributes['switchyard.error.code'], 'SWITCHYARD_UPSTREAM_UNAVAILABLE');
+    } finally {
+      await sy.close();
+    }
+  });
+
+  it('a 5xx the legacy app answers itself is an error span without a Switchyard problem code', async () => {
+    spans.reset();
+    const sy = await make();
+    try {
+      await supertest(sy.handler).get('/flask/status/503').expect(503);
+      const { all } = await traceOf('flask-app', ['switchyard legacy']);
+      const legacy = all.find((s) => s.name === 'switchyard legacy');
+      assert.equal(legacy?.status.code, 2 /* ERROR */);
+      assert.equal(legacy?.attributes['http.response.status_code'], 503);
+      assert.equal(legacy?.attributes['switchyard.error.code'], undefined);
     } finally {
       await sy.close();
     }
