@@ -83,6 +83,11 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
         });
         server.on('proxyRes', (proxyRes, _req, res) => {
           removeHopByHop(proxyRes.headers);
+          // http-proxy fills an absent Connection from the forwarded request (which has none: it
+          // is hop-by-hop), i.e. `keep-alive`, and an explicit keep-alive makes Node keep the
+          // socket open even after a client's `Connection: close` (RFC 9112 §9.6). State what
+          // Node decided for this client connection instead.
+          proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
           // A backend that dies mid-body must cut this response, not crash the process.
           proxyRes.on('error', () => res.destroy());
         });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { handlers } from '../../examples/new-handlers.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -98,6 +99,43 @@ describe('the path reaches gunicorn exactly as matched', () => {
     assert.equal(who.url, 'http://shop.example/flask/whoami');
     assert.equal(who.remote_addr, '127.0.0.1');
     assert.equal(who.script_root, '/flask');
+  });
+});
+
+/** One request written byte for byte on a fresh socket; resolves with all it read and whether the server closed it. */
+function rawExchange(head: string, waitMs: number): Promise<{ text: string; closedByServer: boolean }> {
+  const url = new URL(l.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(head));
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closedByServer: false });
+    }, waitMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('end', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closedByServer: true });
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('connection management', () => {
+  it("a client's Connection: close is honoured on proxied responses: the server closes after the response", async () => {
+    const { text, closedByServer } = await rawExchange('GET /flask/hello HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n', 3_000);
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, /\r\nconnection: close\r\n/i);
+    assert.ok(closedByServer, 'the server closed the connection (a client reading to EOF does not hang)');
+  });
+
+  it('without Connection: close a proxied response keeps the connection open', async () => {
+    const { text, closedByServer } = await rawExchange('GET /flask/hello HTTP/1.1\r\nHost: example.test\r\n\r\n', 500);
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, /\r\nconnection: keep-alive\r\n/i);
+    assert.ok(!closedByServer);
   });
 });
 
