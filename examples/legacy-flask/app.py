@@ -528,6 +528,41 @@ def flaky_mode():
     return jsonify({"failing": failing})
 
 
+_RESPOND_METHODS = _ALL_METHODS + ["M-SEARCH", "PURGE"]
+
+
+def _header_args(name):
+    pairs = []
+    for item in request.args.getlist(name):
+        header, sep, value = item.partition(":")
+        if sep and header.strip():
+            pairs.append((header.strip(), value.strip()))
+    return pairs
+
+
+@app.route("/respond/<path:name>", methods=_RESPOND_METHODS)
+def respond(name):
+    """A scripted response for cache conformance tests: ?status=N, each
+    ?h=Name:Value becomes a response header (repeat a name for several lines);
+    with ?c304=1 a conditional request (If-None-Match / If-Modified-Since) gets
+    a 304 carrying the ?h304=Name:Value headers instead. ?interim=1 sends a
+    103 Early Hints first (where the server supports it)."""
+    if request.args.get("c304") == "1" and (request.headers.get("If-None-Match") or request.headers.get("If-Modified-Since")):
+        resp = Response(status=304)
+        resp.headers.remove("Content-Type")
+        for header, value in _header_args("h304"):
+            resp.headers.add(header, value)
+        return resp
+    code = _int_arg("status", 200, 599)
+    if code is None or code < 200:
+        return _error(400, "status must be between 200 and 599")
+    resp = jsonify(_cache_body(name=name, method=request.method))
+    resp.status_code = code
+    for header, value in _header_args("h"):
+        resp.headers.add(header, value)
+    return resp
+
+
 # Order matters: ProxyFix runs first and rewrites the environ (SCRIPT_NAME,
 # HTTP_HOST, wsgi.url_scheme, REMOTE_ADDR); HitCounter then sees PATH_INFO,
 # which ProxyFix leaves untouched.

@@ -147,12 +147,45 @@ export function normaliseHeaderValue(value: string | string[]): string {
   return (Array.isArray(value) ? value.join(',') : value).trim().replace(/\s*,\s*/g, ',');
 }
 
+/** Negotiation headers whose values compare case-insensitively and by preference, not by spelling. */
+const PREFERENCE_LISTS = new Set(['accept-language', 'accept-encoding']);
+
+/**
+ * A Vary'd request value as keyed. For Accept-Language and Accept-Encoding, variants that mean
+ * the same preference share one entry: lower-cased, `;q=1` dropped, and ordered by q-value
+ * (stable, so equal preferences keep the client's order — a server may pick the first of equals).
+ * `en-US, FR;q=0.5` and `fr;q=0.5,en-us` are one variant; `en, fr` and `fr, en` are two.
+ */
+export function normaliseVaryValue(name: string, value: string | string[]): string {
+  if (!PREFERENCE_LISTS.has(name)) return normaliseHeaderValue(value);
+  const items = normaliseHeaderValue(value)
+    .toLowerCase()
+    .split(',')
+    .filter((item) => item !== '')
+    .map((item) => {
+      const [tag = '', ...params] = item.split(';').map((p) => p.trim());
+      let q = 1;
+      const rest: string[] = [];
+      for (const param of params) {
+        const m = /^q=([01](?:\.\d{0,3})?)$/.exec(param.replace(/\s+/g, ''));
+        if (m !== null) q = Number(m[1]);
+        else rest.push(param);
+      }
+      return { text: [tag, ...rest, ...(q === 1 ? [] : [`q=${q}`])].join(';'), q };
+    });
+  return items
+    .map((item, index) => ({ ...item, index }))
+    .sort((a, b) => b.q - a.q || a.index - b.index)
+    .map((item) => item.text)
+    .join(',');
+}
+
 /** Short SHA-256 (128 bits, hex): keys and request views never hold credentials or cookies. */
 export function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
-/** Headers the policy (http-cache-semantics) reads directly; they stay raw in the request view. */
+/** Headers the policy (cache-policy.ts) reads directly; they stay raw in the request view. */
 const RAW_VIEW_HEADERS = new Set(['host', 'cache-control', 'pragma']);
 
 /**
@@ -173,7 +206,7 @@ export function requestView(headers: IncomingHttpHeaders, host: string, vary: re
   for (const name of vary) {
     if (RAW_VIEW_HEADERS.has(name) || (name === 'authorization' && allowAuthorized)) continue;
     const value = dropped.has(name) ? undefined : headers[name];
-    if (value !== undefined) view[name] = digest(normaliseHeaderValue(value));
+    if (value !== undefined) view[name] = digest(normaliseVaryValue(name, value));
   }
   const authorization = headers['authorization'];
   if (!allowAuthorized && authorization !== undefined && view['authorization'] === undefined) view['authorization'] = digest(authorization);

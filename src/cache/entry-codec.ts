@@ -1,17 +1,17 @@
-import type CachePolicy from 'http-cache-semantics';
+import type { Policy } from './cache-policy.js';
 
 /**
  * What a store holds under a key, as one binary value (one GET/SET in Redis, and the exact byte
  * count for the memory store's bound): a small JSON header, then the body bytes untouched.
  *
- *   "SWY" | format 1 | kind 'E' (entry) or 'V' (vary marker) | uint32 BE JSON length | JSON | body
+ *   "SWY" | format 2 | kind 'E' (entry) or 'V' (vary marker) | uint32 BE JSON length | JSON | body
  */
 export interface EntryMeta {
   /** Status and origin headers as the client gets them (hop-by-hop removed, Cache-Control as sent). */
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[]>>;
-  /** The policy (http-cache-semantics) with the route's overrides applied, serialised. */
-  readonly policy: CachePolicy.CachePolicyObject;
+  /** Freshness (cache-policy.ts) with the route's overrides applied. */
+  readonly policy: Policy;
   /** Header names of the response's Vary, lower-case, sorted. */
   readonly vary: readonly string[];
   /** The Vary marker's generation the entry was stored under ('' without Vary). */
@@ -35,7 +35,8 @@ export type CacheRecord = { readonly kind: 'entry'; readonly meta: EntryMeta; re
 export type RecordInput = { readonly kind: 'entry'; readonly meta: EntryMeta; readonly body: Buffer | readonly Buffer[] } | ({ readonly kind: 'vary' } & VaryMarker);
 
 const MAGIC = Buffer.from('SWY');
-const FORMAT = 1;
+// 2: the policy is cache-policy.ts's own record (1 held http-cache-semantics' object; read as a miss).
+const FORMAT = 2;
 const HEADER_BYTES = MAGIC.length + 2 + 4;
 
 export function encodeRecord(record: RecordInput): Buffer {
@@ -75,7 +76,7 @@ export function decodeRecord(value: Buffer): CacheRecord | null {
   }
   if (kind !== 0x45) return null;
   const meta = parsed as EntryMeta;
-  if (typeof meta.status !== 'number' || typeof meta.headers !== 'object' || typeof meta.policy !== 'object' || !Array.isArray(meta.vary) || typeof meta.generation !== 'string') return null;
+  if (typeof meta.status !== 'number' || typeof meta.headers !== 'object' || typeof meta.policy !== 'object' || meta.policy === null || typeof meta.policy.lifetimeMs !== 'number' || !Array.isArray(meta.vary) || typeof meta.generation !== 'string') return null;
   // A view, not a copy: the body is served straight from the stored value.
   return { kind: 'entry', meta, body: value.subarray(HEADER_BYTES + jsonLength) };
 }

@@ -85,9 +85,15 @@ export class GuardedStore {
     if (this.inner.inProcess === true) return work();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
+      // The timer fires in the event loop's timers phase, before the poll phase reads sockets: when
+      // this process was busy (its own load, not the store's) a reply that has already arrived
+      // would lose the race. setImmediate lets that I/O be read first, so only a store that really
+      // has not answered counts as timed out — and only those can trip the breaker.
       timer = setTimeout(() => {
-        this.timeouts++;
-        reject(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
+        setImmediate(() => {
+          this.timeouts++;
+          reject(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
+        });
       }, timeoutMs);
     });
     try {

@@ -4,11 +4,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import fresh from 'fresh';
 import type { CacheSettings, RouteCacheConfig } from '../config/types.js';
 import { sendProblem } from '../errors/problem.js';
+import { SwitchyardError } from '../errors/switchyard-error.js';
 import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import type { Logger } from '../logging/logger.js';
 import type { ForwardTarget, UpstreamProxy } from '../proxy/upstream-proxy.js';
 import { baseKey, cacheTarget, digest, FORWARDING_HEADERS, lockKey, normaliseHost, parseVary, requestView, variantKey } from './cache-key.js';
-import { ageSeconds, applyNotModified, clockedPolicyClass, decideStorage, evaluateLookup, staleIfErrorAllows, type Clock, type Policy, type PolicyClass, type StorageDecision } from './cache-policy.js';
+import { ageSeconds, ageValue, applyNotModified, decideStorage, evaluateLookup, isSafeMethod, onlyIfCached, staleIfErrorAllows, type Clock, type Headers, type Policy, type StorageDecision } from './cache-policy.js';
 import { CacheStats, type CacheStatus } from './cache-stats.js';
 import { CacheUnavailableError } from './cache-store.js';
 import { decodeRecord, encodeRecord, type EntryMeta, type VaryMarker } from './entry-codec.js';
@@ -26,6 +27,11 @@ export interface CacheRequest {
   readonly settings: CacheSettings;
   readonly proxy: UpstreamProxy;
   readonly target: ForwardTarget;
+  /**
+   * The cached route that serves a raw path (and the path normalised), if any: a successful unsafe
+   * request also invalidates its `Location` / `Content-Location` URLs, which may be another route's.
+   */
+  readonly routeOf?: (rawPath: string) => { readonly route: string; readonly path: string } | null;
 }
 
 export interface HttpCacheOptions {
@@ -75,7 +81,6 @@ interface Lock {
 const NO_BODY = new Set([204, 304]);
 /** Headers a 304 carries (RFC 9110 §15.4.5), besides ours. */
 const NOT_MODIFIED_HEADERS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age'];
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const MAX_ATTEMPTS = 3;
 const PASS_MEMO_LIMIT = 10_000;
 const VARY_MARKER_MIN_TTL_MS = 3_600_000;
@@ -91,7 +96,6 @@ const VARY_MARKER_MIN_TTL_MS = 3_600_000;
  */
 export class HttpCache {
   readonly stats = new CacheStats();
-  private readonly Policy: PolicyClass;
   private readonly flights = new Map<string, Promise<Outcome>>();
   private readonly passMemo = new Map<string, number>();
   private readonly background = new Set<Promise<void>>();
@@ -102,7 +106,6 @@ export class HttpCache {
   private closed = false;
 
   constructor(private readonly options: HttpCacheOptions) {
-    this.Policy = clockedPolicyClass(options.clock);
     this.passMemoMs = options.passMemoMs ?? 10_000;
     this.lockPollMs = options.lockPollMs ?? 25;
   }
@@ -115,7 +118,8 @@ export class HttpCache {
   handle(c: CacheRequest): void {
     const method = c.req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
-      if (UNSAFE_METHODS.has(method)) this.invalidateAfter(c);
+      // Any method that is not safe — M-SEARCH and other extensions too (RFC 9111 §4.4).
+      if (!isSafeMethod(method)) this.invalidateAfter(c);
       return this.passThrough(c, 'BYPASS');
     }
     const h = c.req.headers;
@@ -123,7 +127,11 @@ export class HttpCache {
     // Cookies too, like Varnish's default: the answer may be personalised without saying so (no
     // Vary: Cookie, no private). Routes that know better set allowCookies.
     const personal = !c.cache.allowCookies && h.cookie !== undefined && h.cookie !== '';
-    const uncacheableRequest = personal || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
+    // Authorization too: legacy must see the credential (and may answer it differently, or
+    // refuse it); an entry stored for anonymous requests is not its answer. RFC 9111 §3.5 only
+    // governs storing answers to such requests; passing them through is the safe reading.
+    const authorised = !c.cache.allowAuthorized && h.authorization !== undefined;
+    const uncacheableRequest = personal || authorised || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
     if (uncacheableRequest || this.closed || !this.store.available()) return this.passThrough(c, 'BYPASS');
     this.serve(c).catch((error: unknown) => {
       if (!(error instanceof CacheUnavailableError)) this.options.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
@@ -141,14 +149,16 @@ export class HttpCache {
       const found = await this.lookup(c, keys);
       let outcome: Outcome | Led;
       if (found.kind === 'entry') {
-        const verdict = evaluateLookup(found.entry.policy, found.view, keys.url);
+        const verdict = evaluateLookup(found.entry.policy, found.view, this.options.clock());
         if (verdict.kind === 'fresh') return this.sendEntry(c, found.entry, 'HIT');
         if (verdict.kind === 'stale-while-revalidate') {
           this.sendEntry(c, found.entry, 'STALE');
           return this.refreshInBackground(c, keys, found, verdict.conditionals);
         }
+        if (onlyIfCached(found.view)) return this.notCached(c);
         outcome = await this.leadOrFollow(c, keys, found.key, found, found.marker, verdict.conditionals);
       } else {
+        if (onlyIfCached(this.view(c, keys, []))) return this.notCached(c);
         if (this.remembersPass(found.key)) return this.passThrough(c, 'MISS');
         outcome = await this.leadOrFollow(c, keys, found.key, null, found.marker, {});
       }
@@ -212,7 +222,7 @@ export class HttpCache {
   }
 
   private loaded(value: Buffer | null, key: string, meta: EntryMeta, body: Buffer, c: CacheRequest, keys: Keys, marker: VaryMarker | null): Found {
-    const found: Found = { key, entry: { meta, body, policy: this.Policy.fromObject(meta.policy) }, view: this.view(c, keys, meta.vary), marker };
+    const found: Found = { key, entry: { meta, body, policy: meta.policy }, view: this.view(c, keys, meta.vary), marker };
     // Only an in-process store hands back the same Buffer again; policies are read-only.
     if (value !== null && this.store.inner.inProcess === true) this.decoded.set(value, found);
     return found;
@@ -222,7 +232,7 @@ export class HttpCache {
     this.stats.count(c.route, status);
     const headers: OutgoingHttpHeaders = { ...entry.meta.headers };
     if (!NO_BODY.has(entry.meta.status)) headers['content-length'] = entry.body.length;
-    headers['age'] = String(ageSeconds(entry.policy));
+    headers['age'] = String(ageSeconds(entry.policy, this.options.clock()));
     headers[CACHE_HEADER] = status;
     if (c.res.destroyed) return;
     if (entry.meta.status === 200 && clientHasIt(c.req.headers, headers)) {
@@ -232,6 +242,13 @@ export class HttpCache {
     }
     c.res.writeHead(entry.meta.status, headers);
     c.res.end(c.req.method === 'HEAD' ? undefined : entry.body);
+  }
+
+  /** `only-if-cached` and nothing usable stored: 504, legacy is not asked (RFC 9111 §5.2.1.7). */
+  private notCached(c: CacheRequest): void {
+    this.stats.count(c.route, 'MISS');
+    if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, 'MISS');
+    sendProblem(c.res, new SwitchyardError('SWITCHYARD_NOT_CACHED', 'the request asked for a cached response only (only-if-cached) and none is stored', { status: 504 }), { route: c.route });
   }
 
   private passThrough(c: CacheRequest, status: CacheStatus): void {
@@ -271,16 +288,20 @@ export class HttpCache {
   private async lead(c: CacheRequest, keys: Keys, key: string, stale: Found | null, marker: VaryMarker | null, conditionals: Readonly<Record<string, string>>, settle: (o: Outcome) => void): Promise<Led> {
     const origin = this.originRequest(c);
     const lock = await this.acquireLock(c, key, stale);
-    if (lock === 'found') {
+    // Another instance may have stored the entry between this request's read and its lock:
+    // with the lock held, read again, or both instances fill the same key.
+    if (lock === 'found' || (lock !== null && (await this.storedSince(key, stale)))) {
+      if (lock !== 'found') lock?.release();
       settle({ kind: 'retry' });
       return 'retry';
     }
     try {
       let response: IncomingMessage;
+      const requestTime = this.options.clock();
       try {
-        response = await fetchFromOrigin(c.proxy, origin, conditionals);
+        response = await fetchFromOrigin(c.proxy, origin, conditionals, (status, headers) => forwardInterim(c.res, status, headers));
       } catch (error) {
-        if (stale !== null && staleIfErrorAllows(stale.entry.policy, stale.view, keys.url)) {
+        if (stale !== null && staleIfErrorAllows(stale.entry.policy, this.options.clock())) {
           settle({ kind: 'entry', key, entry: stale.entry, status: 'STALE' });
           this.sendEntry(c, stale.entry, 'STALE');
           return 'served';
@@ -289,7 +310,7 @@ export class HttpCache {
         this.failed(c, error);
         return 'served';
       }
-      return await this.onResponse(c, true, keys, key, stale, marker, response, settle, lock);
+      return await this.onResponse(c, true, keys, key, stale, marker, response, settle, lock, requestTime);
     } finally {
       lock?.release();
     }
@@ -300,14 +321,15 @@ export class HttpCache {
    * or a full response to store — or to stream through when it is not storable or too large.
    * `toClient` is false for background refreshes.
    */
-  private async onResponse(c: CacheRequest, toClient: boolean, keys: Keys, key: string, stale: Found | null, marker: VaryMarker | null, response: IncomingMessage, settle: (o: Outcome) => void, lock: Lock | null): Promise<Led> {
+  private async onResponse(c: CacheRequest, toClient: boolean, keys: Keys, key: string, stale: Found | null, marker: VaryMarker | null, response: IncomingMessage, settle: (o: Outcome) => void, lock: Lock | null, requestTime: number): Promise<Led> {
     const status = response.statusCode ?? 502;
     const headers = response.headers;
-    const settings = { url: keys.url, cache: c.cache, keepStaleSeconds: c.settings.keepStaleSeconds };
+    const now = this.options.clock();
+    const settings = { cache: c.cache, keepStaleSeconds: c.settings.keepStaleSeconds, now, requestTime };
 
     if (status === 304 && stale !== null) {
       response.resume();
-      const updated = applyNotModified(this.Policy, stale.entry.meta, headers, { ...settings, view: stale.view });
+      const updated = applyNotModified(stale.entry.meta, headers, { ...settings, view: stale.view });
       if (!updated.ok) {
         // A 304 whose validators do not match what we hold: forget the entry, ask again in full.
         await this.deleteQuietly(key);
@@ -315,8 +337,9 @@ export class HttpCache {
         return 'retry';
       }
       const decision = updated.decision;
-      const policy = decision.store ? decision.policy : new this.Policy({ method: 'GET', url: keys.url, headers: stale.view }, { status: stale.entry.meta.status, headers: updated.headers });
-      const meta: EntryMeta = { ...stale.entry.meta, headers: updated.headers, policy: policy.toObject(), storedAt: this.options.clock() };
+      // Not storable any more: the client still gets the refreshed response once, aged from this 304.
+      const policy: Policy = decision.store ? decision.policy : { ...stale.entry.policy, responseTime: now, initialAgeMs: ageValue(headers.age) * 1000, lifetimeMs: 0 };
+      const meta: EntryMeta = { ...stale.entry.meta, headers: storedHeaders(updated.headers), policy, storedAt: now };
       const value = encodeRecord({ kind: 'entry', meta, body: stale.entry.body });
       const entry = this.decodeEntry(value);
       // Written before anyone is answered, so a client's answer implies every instance sees the
@@ -329,7 +352,7 @@ export class HttpCache {
       return 'served';
     }
 
-    if (status >= 500 && stale !== null && staleIfErrorAllows(stale.entry.policy, stale.view, keys.url, status)) {
+    if (status >= 500 && stale !== null && staleIfErrorAllows(stale.entry.policy, now, status)) {
       response.resume();
       settle({ kind: 'entry', key, entry: stale.entry, status: 'STALE' });
       if (toClient) this.sendEntry(c, stale.entry, 'STALE');
@@ -338,7 +361,7 @@ export class HttpCache {
 
     const vary = parseVary(headers.vary);
     const view = this.view(c, keys, vary === '*' ? [] : vary);
-    const decision = decideStorage(this.Policy, { ...settings, view, status, headers });
+    const decision = decideStorage({ ...settings, view, status, headers: withRepeatedSingletons(response) });
     const declared = contentLength(headers);
     if (!decision.store || (declared !== undefined && declared > c.cache.maxEntryBytes)) {
       settle({ kind: 'pass' });
@@ -346,7 +369,7 @@ export class HttpCache {
       // Only legacy's answer may turn caching off for the URL or evict what we hold: a request
       // that merely asked not to be stored (no-store, Authorization) must not, or any client could
       // switch the cache and its stampede protection off for everyone.
-      if (!decision.store && decideStorage(this.Policy, { ...settings, view: withoutRequestDirectives(view), status, headers }).store) {
+      if (!decision.store && decideStorage({ ...settings, view: withoutRequestDirectives(view), status, headers }).store) {
         await this.streamThrough(toClient ? c : null, response, status, headers, null);
         return 'served';
       }
@@ -371,7 +394,7 @@ export class HttpCache {
         const meta: EntryMeta = {
           status,
           headers: storedHeaders(headers),
-          policy: decision.policy.toObject(),
+          policy: decision.policy,
           vary: decision.vary,
           generation,
           route: c.route,
@@ -503,7 +526,7 @@ export class HttpCache {
   private decodeEntry(value: Buffer): LoadedEntry {
     const record = decodeRecord(value);
     if (record === null || record.kind !== 'entry') throw new Error('cache entry did not round-trip');
-    return { meta: record.meta, body: record.body, policy: this.Policy.fromObject(record.meta.policy) };
+    return { meta: record.meta, body: record.body, policy: record.meta.policy };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -522,12 +545,13 @@ export class HttpCache {
       }
       try {
         let response: IncomingMessage;
+        const requestTime = this.options.clock();
         try {
           response = await fetchFromOrigin(c.proxy, origin, conditionals);
         } catch {
           return; // the stale entry stays; the next request tries again
         }
-        const led = await this.onResponse(c, false, keys, found.key, found, found.marker, response, settle, lock);
+        const led = await this.onResponse(c, false, keys, found.key, found, found.marker, response, settle, lock, requestTime);
         if (led === 'retry') await this.deleteQuietly(found.key);
       } finally {
         lock?.release();
@@ -559,12 +583,17 @@ export class HttpCache {
       if (taken !== 'held') return taken;
       if (Date.now() >= deadline) return null;
       await delay(this.lockPollMs);
-      try {
-        const record = decodeRecord((await this.store.get(key)) ?? Buffer.alloc(0));
-        if (record !== null && (record.kind === 'vary' || stale === null || record.meta.storedAt !== stale.entry.meta.storedAt)) return 'found';
-      } catch {
-        return null;
-      }
+      if (await this.storedSince(key, stale)) return 'found';
+    }
+  }
+
+  /** Whether `key` now holds a record this request did not see (another instance's fill). */
+  private async storedSince(key: string, stale: Found | null): Promise<boolean> {
+    try {
+      const record = decodeRecord((await this.store.get(key)) ?? Buffer.alloc(0));
+      return record !== null && (record.kind === 'vary' || stale === null || record.meta.storedAt !== stale.entry.meta.storedAt);
+    } catch {
+      return false;
     }
   }
 
@@ -633,15 +662,43 @@ export class HttpCache {
     }
   }
 
-  /** RFC 9111 §4.4: a successful unsafe request invalidates the stored responses for its URL. */
+  /**
+   * RFC 9111 §4.4: a non-error answer (2xx, 3xx) to an unsafe request invalidates the stored
+   * responses for its URL, and for the URLs in its Location and Content-Location when they have
+   * the same origin.
+   */
   private invalidateAfter(c: CacheRequest): void {
-    const keys = this.keys(c);
+    const keys = [this.keys(c).base];
     c.res.once('finish', () => {
-      if (c.res.statusCode >= 400 || !this.store.available()) return;
-      this.passMemo.delete(keys.base);
-      // Deleting the entry or the Vary marker orphans every variant (see variantKey).
-      void this.deleteQuietly(keys.base);
+      if (c.res.statusCode < 200 || c.res.statusCode >= 400 || !this.store.available()) return;
+      for (const name of ['location', 'content-location']) {
+        const other = this.sameOriginKey(c, c.res.getHeader(name));
+        if (other !== null) keys.push(other);
+      }
+      for (const key of keys) {
+        this.passMemo.delete(key);
+        // Deleting the entry or the Vary marker orphans every variant (see variantKey).
+        void this.deleteQuietly(key);
+      }
     });
+  }
+
+  /** The base key of a Location-like URL, when it is on this request's origin and a cached route serves it. */
+  private sameOriginKey(c: CacheRequest, value: number | string | string[] | undefined): string | null {
+    if (typeof value !== 'string' || value === '') return null;
+    const proto = 'encrypted' in c.req.socket && c.req.socket.encrypted === true ? 'https' : 'http';
+    const here = `${proto}://${c.req.headers.host ?? 'localhost'}`;
+    let url: URL;
+    try {
+      url = new URL(value, here + c.target.path);
+    } catch {
+      return null;
+    }
+    if (url.origin !== new URL(here).origin) return null;
+    const located = c.routeOf?.(url.pathname) ?? null;
+    if (located === null) return null;
+    const { route, path } = located;
+    return this.keys({ ...c, route, target: { ...c.target, route, path, query: url.search } }).base;
   }
 
   /** Deletes every key under `prefix` that passes `filter` (see cache-purge.ts). */
@@ -721,4 +778,23 @@ function notModifiedHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   for (const name of NOT_MODIFIED_HEADERS) if (headers[name] !== undefined) out[name] = headers[name];
   out[CACHE_HEADER] = headers[CACHE_HEADER];
   return out;
+}
+
+/** Passes legacy's 103 Early Hints on to the client while the final response is still coming (never stored). */
+function forwardInterim(res: ServerResponse, status: number, headers: IncomingHttpHeaders): void {
+  if (status !== 103 || res.headersSent || res.destroyed) return;
+  const hints: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) hints[name] = value;
+  if (hints['link'] === undefined) return;
+  res.writeEarlyHints(hints);
+}
+
+/**
+ * Node keeps only the first of repeated singleton headers such as Expires; RFC 9111 §4.2.1 says
+ * two Expires lines are invalid freshness (stale), so the policy sees every line.
+ */
+function withRepeatedSingletons(response: IncomingMessage): Headers {
+  const expires: string[] = [];
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) if (response.rawHeaders[i]?.toLowerCase() === 'expires') expires.push(response.rawHeaders[i + 1] ?? '');
+  return expires.length > 1 ? { ...response.headers, expires } : response.headers;
 }

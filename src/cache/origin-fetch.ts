@@ -35,7 +35,7 @@ export function originRequestFor(req: IncomingMessage, target: ForwardTarget, up
  * requests, resolving with the response (headers in, body still streaming). Failures reject with
  * the same errors the proxy reports (502/503/504). The limiter slot is held until the body ends.
  */
-export function fetchFromOrigin(proxy: UpstreamProxy, request: OriginRequest, conditionals: Readonly<Record<string, string>>): Promise<IncomingMessage> {
+export function fetchFromOrigin(proxy: UpstreamProxy, request: OriginRequest, conditionals: Readonly<Record<string, string>>, onInterim?: (status: number, headers: IncomingHttpHeaders) => void): Promise<IncomingMessage> {
   const config = proxy.config;
   const url = new URL(config.url);
   const basePath = url.pathname.replace(/\/+$/, '');
@@ -64,6 +64,8 @@ export function fetchFromOrigin(proxy: UpstreamProxy, request: OriginRequest, co
           timers.push(connectTimer);
           socket.once('connect', () => clearTimeout(connectTimer));
         });
+        // 1xx interim responses (103 Early Hints) are passed on, never stored.
+        if (onInterim !== undefined) outgoing.on('information', (info) => onInterim(info.statusCode, info.headers));
         outgoing.once('response', (response) => {
           clearTimers();
           removeHopByHop(response.headers);

@@ -71,6 +71,11 @@ export const ROUTE_CACHE_DEFAULTS: RouteCacheConfig = Object.freeze({
   maxEntryBytes: 1024 * 1024,
   allowAuthorized: false,
   allowCookies: false,
+  // Off: legacy pages that send Last-Modified for a database row would be served stale for 10%
+  // of that row's age without the app having said anything about caching.
+  heuristicFreshness: false,
+  heuristicMaxSeconds: 86_400,
+  targetedCacheControl: null,
 });
 
 export const ROUTE_DEFAULTS = Object.freeze({

@@ -45,6 +45,18 @@ const routeCache = {
       default: ROUTE_CACHE_DEFAULTS.allowCookies,
       description: "Look up and store answers to requests that carry a Cookie header. Off by default (they bypass the cache, as in Varnish): set it only when legacy's answers do not depend on cookies, or say so with Vary: Cookie or private.",
     },
+    heuristicFreshness: {
+      type: 'boolean',
+      default: ROUTE_CACHE_DEFAULTS.heuristicFreshness,
+      description: 'RFC 9111 heuristic freshness: a response with Last-Modified and no explicit lifetime is fresh for 10% of the time since it was modified (capped by heuristicMaxSeconds and maxTtlSeconds). Off by default.',
+    },
+    heuristicMaxSeconds: seconds('Upper bound on a heuristic freshness lifetime.', ROUTE_CACHE_DEFAULTS.heuristicMaxSeconds),
+    targetedCacheControl: {
+      type: ['string', 'null'],
+      pattern: '^[A-Za-z][A-Za-z0-9-]{0,63}$',
+      default: ROUTE_CACHE_DEFAULTS.targetedCacheControl,
+      description: 'A targeted cache-control field (RFC 9213), e.g. CDN-Cache-Control: when a response has it, its directives replace Cache-Control for this cache (the client still gets both).',
+    },
   },
 } as const;
 

@@ -86,6 +86,12 @@ export interface RouteCacheConfig {
   readonly allowAuthorized: boolean;
   /** Look up and store answers to requests that carry cookies (default: they bypass the cache). */
   readonly allowCookies: boolean;
+  /** RFC 9111 §4.2.2 heuristic freshness: 10% of the time since Last-Modified, for unmarked responses. */
+  readonly heuristicFreshness: boolean;
+  /** Upper bound on a heuristic lifetime. */
+  readonly heuristicMaxSeconds: number;
+  /** A targeted Cache-Control field (RFC 9213, e.g. `CDN-Cache-Control`) that, when present, replaces Cache-Control for this cache. */
+  readonly targetedCacheControl: string | null;
 }
 
 /** A route's `shadow` block: mirror to the side that did not serve, and diff the two responses. */

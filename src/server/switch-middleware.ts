@@ -219,9 +219,19 @@ function forwardTo(
     const { layer, config, settings } = r.cache;
     const started = startCacheSpan(r.route);
     r.res.once('close', () => endCacheSpan(started.span));
-    return runInContext(started.ctx, () => layer.handle({ req: r.req, res: r.res, route: r.route, cache: config, settings, proxy, target }));
+    const routeOf = (rawPath: string): { route: string; path: string } | null => cachedRouteFor(snapshot, rawPath);
+    return runInContext(started.ctx, () => layer.handle({ req: r.req, res: r.res, route: r.route, cache: config, settings, proxy, target, routeOf }));
   }
   proxy.forward(r.req, r.res, target);
+}
+
+/** The legacy route with a cache that serves GET `rawPath` in this snapshot (for Location invalidation). */
+function cachedRouteFor(snapshot: RuntimeSnapshot, rawPath: string): { route: string; path: string } | null {
+  const normalized = normalizeRequestPath(rawPath);
+  if (!normalized.ok) return null;
+  const match = snapshot.table.match('GET', normalized.path);
+  if (match.kind !== 'matched' || match.route.config.cache === undefined) return null;
+  return { route: match.route.config.name, path: normalized.path };
 }
 
 function runHandler(ctx: SwitchContext, name: string, routeName: string, req: Request, res: Response, next: NextFunction): void {

@@ -5,6 +5,8 @@ import { request as rawRequest, sha256, type Reply, type RequestOptions } from '
 import { fetchJson, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
+import type { CacheStore } from '../../src/cache/cache-store.js';
+import { RedisStore } from '../../src/cache/redis-store.js';
 
 /**
  * The cache with Redis (a private redis-server per file) in front of the real gunicorn Flask:
@@ -148,6 +150,66 @@ describe('response cache on Redis: instances share it', () => {
       assert.equal(replies.filter((r) => r.headers['x-switchyard-cache'] === 'MISS').length, 1);
     });
     assert.equal(n, 1);
+  });
+
+  it('1 request on one instance and 49 on the other for a cold key, 40 rounds: one fill per round (the lock holder reads again)', async () => {
+    // The race this guards: B's read misses, A stores the entry and unlocks, then B's SET NX
+    // succeeds — without a second read under the lock, B fetched the same key again.
+    const rounds = 40;
+    const n = await countHits('/cacheable', async () => {
+      for (let round = 0; round < rounds; round++) {
+        const path = `/c/cacheable?t=race-${round}-${Date.now()}`;
+        const replies = await Promise.all([request(a.url, path), ...Array.from({ length: 49 }, () => request(b.url, path))]);
+        assert.ok(replies.every((r) => r.status === 200));
+        assert.equal(new Set(replies.map((r) => String(r.json().nonce))).size, 1, `round ${round}: one response for everyone`);
+      }
+    });
+    assert.equal(n, rounds);
+  });
+
+  it('the fill lock holder reads the entry again: B misses, A fills and unlocks, B takes the lock — B must not ask legacy again', async () => {
+    // The real Redis store, with one pause: right after B's first read of the entry misses, A
+    // serves the same cold key completely (stores it, unlocks) before B goes on to take the lock.
+    let onMiss: (() => Promise<void>) | null = null;
+    const real = new RedisStore({ url: redis.url, commandTimeoutMs: 2000, logger: captureLogger() });
+    const paused: CacheStore = {
+      kind: real.kind,
+      shared: real.shared,
+      get: async (key) => {
+        const value = await real.get(key);
+        const hook = onMiss;
+        if (value === null && hook !== null && key.includes(':e:')) {
+          onMiss = null;
+          await hook();
+        }
+        return value;
+      },
+      set: (key, value, ttlMs) => real.set(key, value, ttlMs),
+      delete: (key) => real.delete(key),
+      deleteMatching: (prefix, filter) => real.deleteMatching(prefix, filter),
+      tryLock: (key, ttlMs) => real.tryLock(key, ttlMs),
+      unlock: (key, token) => real.unlock(key, token),
+      isAvailable: () => real.isAvailable(),
+      close: () => real.close(),
+    };
+    const slowB = await listen({ flags: flagsText(flags(2000)), logger: captureLogger(), cache: { store: paused } });
+    try {
+      await waitUntil(() => slowB.switchyard.cacheStats().store.available, 'redis connected');
+      const path = `/c/cacheable?t=lock-reread-${Date.now()}`;
+      let fromA: Reply | undefined;
+      onMiss = async () => {
+        fromA = await request(a.url, path);
+      };
+      const n = await countHits('/cacheable', async () => {
+        const fromB = await request(slowB.url, path);
+        assert.equal(fromA?.headers['x-switchyard-cache'], 'MISS', 'A filled it while B was between its read and its lock');
+        assert.equal(fromB.json().nonce, fromA?.json().nonce, "B answers with A's entry");
+        assert.equal(fromB.headers['x-switchyard-cache'], 'HIT');
+      });
+      assert.equal(n, 1);
+    } finally {
+      await slowB.close();
+    }
   });
 
   it('a purge on one instance is seen by the other', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { baseKey, cacheTarget, lockKey, normaliseHost, normaliseQuery, parseEntryKey, parseVary, requestView, routePrefix, targetPrefix, variantKey, type KeyInput } from '../../src/cache/cache-key.js';
+import { baseKey, cacheTarget, lockKey, normaliseHost, normaliseQuery, normaliseVaryValue, parseEntryKey, parseVary, requestView, routePrefix, targetPrefix, variantKey, type KeyInput } from '../../src/cache/cache-key.js';
 import { decodeRecord, encodeRecord, type EntryMeta } from '../../src/cache/entry-codec.js';
 import { resolvePurge, type PurgeContext } from '../../src/cache/cache-purge.js';
 import { CACHE_SETTINGS_DEFAULTS } from '../../src/config/defaults.js';
@@ -90,11 +90,21 @@ describe('cache key (pure)', () => {
   });
 });
 
+describe('Vary value normalisation', () => {
+  it('Accept-Language and Accept-Encoding: case, spaces, q=1 and q order do not split variants; the order of equals does', () => {
+    assert.equal(normaliseVaryValue('accept-language', 'fr-FR, en;q=0.5'), normaliseVaryValue('accept-language', 'en;q=0.50,FR-fr;q=1'));
+    assert.equal(normaliseVaryValue('accept-language', ['fr-FR', 'en;q=0.5']), normaliseVaryValue('accept-language', 'fr-fr, en;q=0.5'));
+    assert.notEqual(normaliseVaryValue('accept-language', 'en, fr'), normaliseVaryValue('accept-language', 'fr, en'));
+    assert.equal(normaliseVaryValue('accept-encoding', 'GZIP, br;q=0.9'), 'gzip,br;q=0.9');
+    assert.equal(normaliseVaryValue('x-custom', 'A, B'), 'A,B', 'other headers keep their case');
+  });
+});
+
 describe('entry codec', () => {
   const meta: EntryMeta = {
     status: 200,
     headers: { 'content-type': 'application/octet-stream', link: ['<a>', '<b>'] },
-    policy: { v: 1, t: 0, sh: true, ch: 0.1, imm: 0, st: 200, resh: {}, rescc: {}, m: 'GET', a: true, reqh: null, reqcc: {} },
+    policy: { responseTime: 0, initialAgeMs: 0, lifetimeMs: 60_000, revalidateWhenStale: false, noCache: false, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, etag: null, lastModified: null },
     vary: [],
     generation: '',
     route: 'r',
