@@ -7,6 +7,7 @@ import { sendProblem } from '../errors/problem.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import type { Logger } from '../logging/logger.js';
+import { forwardInterim } from '../proxy/interim-response.js';
 import type { ForwardTarget, UpstreamProxy } from '../proxy/upstream-proxy.js';
 import { baseKey, cacheTarget, digest, FORWARDING_HEADERS, lockKey, normaliseHost, parseVary, requestView, variantKey } from './cache-key.js';
 import { ageSeconds, ageValue, applyNotModified, decideStorage, evaluateLookup, isSafeMethod, onlyIfCached, staleIfErrorAllows, type Clock, type Headers, type Policy, type StorageDecision } from './cache-policy.js';
@@ -780,14 +781,6 @@ function notModifiedHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   return out;
 }
 
-/** Passes legacy's 103 Early Hints on to the client while the final response is still coming (never stored). */
-function forwardInterim(res: ServerResponse, status: number, headers: IncomingHttpHeaders): void {
-  if (status !== 103 || res.headersSent || res.destroyed) return;
-  const hints: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) hints[name] = value;
-  if (hints['link'] === undefined) return;
-  res.writeEarlyHints(hints);
-}
 
 /**
  * Node keeps only the first of repeated singleton headers such as Expires; RFC 9111 §4.2.1 says

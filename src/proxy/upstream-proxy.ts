@@ -1,6 +1,7 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { forwardInterim } from './interim-response.js';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { UpstreamConfig } from '../config/types.js';
 import { sendProblem } from '../errors/problem.js';
@@ -73,13 +74,14 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
     ejectPlugins: true,
     plugins: [
       (server) => {
-        server.on('proxyReq', (proxyReq, req) => {
+        server.on('proxyReq', (proxyReq, req, res) => {
           // Emitted from the request's 'socket' event, before its headers are written (the agent
           // never queues, so the socket comes at once): the path can still be set byte-exact.
           const path = exactPath.get(req);
           if (path !== undefined) proxyReq.path = basePath + path;
           upstreamRequest.set(req, proxyReq);
           armTimers(proxyReq, config);
+          proxyReq.on('information', (info) => forwardInterim(res, info.statusCode, info.headers));
         });
         server.on('proxyRes', (proxyRes, _req, res) => {
           removeHopByHop(proxyRes.headers);

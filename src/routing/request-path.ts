@@ -34,3 +34,15 @@ export function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q === -1 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q) };
 }
+
+/**
+ * An absolute-form request target (`http://host/path?q`, RFC 9112 §3.2.2): its authority and its
+ * origin-form (path and query, `/` when the path is empty). Null for anything else.
+ */
+export function parseAbsoluteForm(target: string): { readonly host: string; readonly originForm: string } | null {
+  const m = /^https?:\/\/([^/?#\s@]+)([^?#\s]*)(\?[^#\s]*)?$/i.exec(target);
+  if (m === null || m[1] === undefined) return null;
+  const path = m[2] === undefined || m[2] === '' ? '/' : m[2];
+  if (!path.startsWith('/')) return null;
+  return { host: m[1], originForm: path + (m[3] ?? '') };
+}

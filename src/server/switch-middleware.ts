@@ -9,7 +9,7 @@ import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js'
 import type { FlagEngine } from '../flags/flag-engine.js';
 import type { Logger } from '../logging/logger.js';
 import type { UpstreamProxy } from '../proxy/upstream-proxy.js';
-import { normalizeRequestPath, splitUrl } from '../routing/request-path.js';
+import { normalizeRequestPath, parseAbsoluteForm, splitUrl } from '../routing/request-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
 import { stickinessValue } from '../routing/stickiness.js';
@@ -135,9 +135,24 @@ export function answerInternalError(logger: Logger, res: ServerResponse, error: 
   sendProblem(res, new SwitchyardError('SWITCHYARD_INTERNAL', 'Switchyard failed to handle the request', { status: 500, cause: error }));
 }
 
+/**
+ * RFC 9112 §3.2.2: a server must accept an absolute-form target; its authority replaces the Host
+ * header. Rewritten to origin-form once, here, so routing, the cache key and legacy all see the
+ * same path and host (the Host a client sent beside it is ignored, as the RFC says).
+ */
+function useOriginForm(req: IncomingMessage): void {
+  const url = req.url;
+  if (url === undefined || url.startsWith('/')) return;
+  const absolute = parseAbsoluteForm(url);
+  if (absolute === null) return;
+  req.url = absolute.originForm;
+  req.headers.host = absolute.host;
+}
+
 function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerResponse): Routed {
   const startedAt = performance.now();
   const snapshot = ctx.current();
+  useOriginForm(req);
   const { path: rawPath, query } = splitUrl(req.url ?? '/');
   const normalized = normalizeRequestPath(rawPath);
   if (!normalized.ok) {

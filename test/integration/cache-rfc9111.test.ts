@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request, type Reply } from '../support/http-client.js';
 import { fetchJson, startFlask, type LegacyServer } from '../support/legacy-apps.js';
@@ -307,6 +307,9 @@ routes:
     path: /c/*
     legacy: { upstream: hints, stripPrefix: /c }
     cache: {}
+  - name: proxied
+    path: /p/*
+    legacy: { upstream: hints, stripPrefix: /p }
 `),
       logger: captureLogger(),
       cache: { clock, redisUrl: null },
@@ -341,5 +344,38 @@ routes:
     assert.equal(hit.status, 200);
     assert.deepEqual(hit.interim, [], 'the stored response is the final one only');
     assert.equal(hit.body, 'hello /a');
+  });
+
+  it('103 Early Hints are forwarded on a plain proxied route too', async () => {
+    const reply = await getWithInterim('/p/b');
+    assert.deepEqual(reply.interim, [103]);
+    assert.equal(reply.body, 'hello /b');
+  });
+});
+
+describe('RFC 9112 §3.2.2: absolute-form request targets', () => {
+  function rawGet(target: string, host: string): Promise<string> {
+    const { port } = new URL(sy.url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => (data += c));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+  }
+
+  it('are proxied (not 400), with the target’s authority as Host, and cached under it', async () => {
+    const target = scripted([['Cache-Control', 'max-age=60']]);
+    const first = await rawGet(`http://shop.example/c${target.path}`, 'ignored.example');
+    assert.match(first, /^HTTP\/1\.1 200 /);
+    assert.match(first, /x-switchyard-cache: MISS/i);
+    const body = JSON.parse(first.slice(first.indexOf('\r\n\r\n') + 4)) as { self_url: string; nonce: string };
+    assert.match(body.self_url, /^http:\/\/shop\.example\//, 'legacy saw the host from the target');
+    const sameHost = await get('/c' + target.path, { host: 'shop.example' });
+    assert.equal(cacheStatus(sameHost), 'HIT');
+    assert.equal(sameHost.json().nonce, body.nonce);
+    assert.equal(cacheStatus(await get('/c' + target.path, { host: 'ignored.example' })), 'MISS', 'not keyed under the Host header it came with');
   });
 });
