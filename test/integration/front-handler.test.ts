@@ -158,13 +158,13 @@ describe('switchyard.handler answers like switchyard.app', () => {
   it('routes and counts every request once on either path', () => {
     assert.deepEqual(viaHandler.stats.snapshot(), viaApp.stats.snapshot());
     const routes = viaHandler.stats.snapshot().routes;
-    // Five requests reach `everything`: two plain, one with the override, the POST to /only-get and
-    // the forged shadow marker. The
+    // Six requests reach `everything`: two plain, one with the override, the POST to /only-get,
+    // the forged shadow marker and the absolute-form `http://shop.example/hello`. The
     // admin prefix in another case is the admin API's on both paths (Express mounts match
     // case-insensitively); the malformed override and the bad path are refused before deciding.
     assert.deepEqual(routes['users'], { legacy: 0, new: 1 });
     assert.deepEqual(routes['declines'], { legacy: 0, new: 1 });
-    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 5);
+    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 6);
   });
 
   it('a legacy request through the handler never enters Express (no Express request prototype)', async () => {
