@@ -213,7 +213,10 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
 
   /** Reads the whole state; concurrent calls coalesce into at most one more read. */
   private refresh(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    // Not connected yet (or any more): its 'ready' reads everything. Asking anyway fails with
+    // "Stream isn't writeable" (no offline queue) — a false alarm at every start, when the
+    // subscriber connection happens to be ready first.
+    if (this.closed || this.redis.status !== 'ready') return Promise.resolve();
     if (this.refreshing !== null) {
       this.refreshAgain = true;
       return this.refreshing;
