@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const switchyard = await createSwitchyard({ flagsDir: 'flags', handlers, useLegacy: process.env['USE_LEGACY'] === 'true' });
   for (const line of switchyard.mounts()) console.log(`  ${line}`);
   const server = http.createServer(switchyard.handler);
+  server.on('clientError', switchyard.clientError);
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(PORT, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${PORT}`;
   console.log(`

@@ -26,6 +26,7 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
   if (options.overrideToken === null) logger.info('no SWITCHYARD_OVERRIDE_TOKEN: X-Switchyard-Force headers are ignored');
 
   const server = http.createServer(switchyard.handler);
+  server.on('clientError', switchyard.clientError);
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -12,11 +12,32 @@ const TITLES: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export function problemTitle(status: number): string {
+  return TITLES[status] ?? 'Error';
+}
+
+/** The RFC 9457 document for an error: our own message as the detail, never a stack trace. */
+export function problemBody(error: SwitchyardError, context: ProblemContext = {}): string {
+  return JSON.stringify({
+    type: `https://switchyard.dev/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+    title: problemTitle(error.status),
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    ...context,
+  });
+}
 
 /**
  * Writes `application/problem+json`. Never includes a stack trace: the detail is our own message,
@@ -28,16 +49,9 @@ export function sendProblem(res: ServerResponse, error: SwitchyardError, context
     res.destroy();
     return;
   }
-  const body = JSON.stringify({
-    type: `https://switchyard.dev/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
-    title: TITLES[error.status] ?? 'Error',
-    status: error.status,
-    detail: error.message,
-    code: error.code,
-    ...context,
-  });
+  const body = problemBody(error, context);
   const headers: Record<string, string | number> = {
-    'content-type': 'application/problem+json; charset=utf-8',
+    'content-type': PROBLEM_CONTENT_TYPE,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     ...extraHeaders,

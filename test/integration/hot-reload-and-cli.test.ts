@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -121,10 +122,12 @@ describe('CLI', () => {
 
   it('starts from a flags directory, logs every mount, serves, and drains on SIGTERM', async () => {
     const good = await mkdtemp(path.join(tmpdir(), 'switchyard-good-'));
+    let stop = (): void => {};
     try {
       await writeFile(path.join(good, 'upstreams.yaml'), upstreams());
       await writeFile(path.join(good, 'routes.yaml'), routes('new'));
       const cli = runCli(['--flags', good, '--port', '0', '--host', '127.0.0.1', '--handlers', path.join(ROOT, 'examples/new-handlers.ts')]);
+      stop = cli.kill;
       let url = '';
       assert.ok(
         await eventually(() => {
@@ -139,6 +142,16 @@ describe('CLI', () => {
       assert.equal(res.headers.get('x-switchyard-backend'), 'new');
       const legacy = await fetch(`${url}/flask/users/3`);
       assert.equal(legacy.headers.get('x-switchyard-backend'), 'legacy');
+      // A request Node cannot parse: problem+json, then the server closes the connection.
+      const malformed = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write('GET /flask/hello HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n'));
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (c: string) => (text += c));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      assert.match(malformed, /^HTTP\/1\.1 400 Bad Request\r\n[^]*content-type: application\/problem\+json[^]*"code":"SWITCHYARD_BAD_REQUEST"/i);
       // SIGTERM with a request in flight: it completes, then the process exits 0.
       const inFlight = fetch(`${url}/flask/slow?ms=800`);
       await new Promise((r) => setTimeout(r, 200));
@@ -149,6 +162,8 @@ describe('CLI', () => {
       const { code } = await cli.done;
       assert.equal(code, 0);
     } finally {
+      // A failed assertion must not leave the CLI running (it would keep the test process alive).
+      stop();
       await rm(good, { recursive: true, force: true });
     }
   });

@@ -139,6 +139,28 @@ describe('connection management', () => {
   });
 });
 
+describe('requests Node cannot parse', () => {
+  it('a malformed header is a problem+json 400, then the connection is closed', async () => {
+    const { text, closedByServer } = await rawExchange('GET /flask/hello HTTP/1.1\r\nHost: example.test\r\nBad Header: x\r\n\r\n', 3_000);
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(head, /\r\ncontent-type: application\/problem\+json; charset=utf-8/i);
+    assert.match(head, /\r\nconnection: close/i);
+    const problem = JSON.parse(body);
+    assert.equal(problem.status, 400);
+    assert.equal(problem.code, 'SWITCHYARD_BAD_REQUEST');
+    assert.match(problem.detail, /could not be parsed \(HPE_INVALID_HEADER_TOKEN\)/);
+    assert.ok(closedByServer);
+  });
+
+  it('oversized headers are a problem+json 431', async () => {
+    const { text, closedByServer } = await rawExchange(`GET /flask/hello HTTP/1.1\r\nHost: example.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 3_000);
+    assert.match(text, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    assert.equal(JSON.parse(text.split('\r\n\r\n')[1] ?? '').code, 'SWITCHYARD_HEADERS_TOO_LARGE');
+    assert.ok(closedByServer);
+  });
+});
+
 describe('failures in the middle of an exchange', () => {
   it('a client that goes away frees its slot and its backend connection at once', async () => {
     const startedAt = Date.now();

@@ -22,6 +22,7 @@ export interface Listening {
 export async function listen(options: SwitchyardOptions): Promise<Listening> {
   const switchyard = await createSwitchyard({ watch: false, ...options });
   const server = http.createServer(switchyard.handler);
+  server.on('clientError', switchyard.clientError); // as the CLI does
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
