@@ -11,6 +11,7 @@ import { createSwitchyard, type Switchyard, type SwitchyardOptions } from '../..
 import { decideRoute } from '../../src/routing/routing-decision.js';
 import { createTestClient } from '../../src/testing/test-client.js';
 import { fetchJson, findPython, freePort, startDjango, startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { request } from '../support/http-client.js';
 import { captureLogger, flagsText, listen } from '../support/switchyard-harness.js';
 
 const TOKEN = 'tester-override-token-0123456789';
@@ -239,6 +240,27 @@ describe('decisions', () => {
       assert.ok(onNew > 20 && onNew < 80, `25% of 200 expected, got ${onNew}`);
     } finally {
       await sy.close();
+    }
+  });
+
+  it('rollout: a non-ASCII X-User-Id sent as UTF-8 bytes is bucketed on its text, as Unleash buckets it', async () => {
+    const l = await listen({ flags: flagsText(flags()), handlers: allHandlers, logger: captureLogger() });
+    try {
+      const route = l.switchyard.config.routes.find((r) => r.name === 'users')!;
+      const ids = Array.from({ length: 60 }, (_, i) => `${['Zoë', 'Jürgen', '山田', 'Дмитрий', '😀'][i % 5]}-${i}`);
+      let differs = 0;
+      for (const id of ids) {
+        const expected = decideRoute({ route, killSwitch: false, override: null, stickinessValue: () => id }).side;
+        const latin1 = decideRoute({ route, killSwitch: false, override: null, stickinessValue: () => Buffer.from(id, 'utf8').toString('latin1') }).side;
+        if (expected !== latin1) differs++;
+        // Node's client writes a Latin-1 string byte for byte: these are the id's UTF-8 bytes on the wire.
+        const res = await request(l.url, '/flask/users/1', { headers: { 'x-user-id': Buffer.from(id, 'utf8').toString('latin1') } });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers['x-switchyard-backend'], expected, id);
+      }
+      assert.ok(differs > 0, 'some of these ids bucket differently on their Latin-1 reading');
+    } finally {
+      await l.close();
     }
   });
 

@@ -76,6 +76,16 @@ describe('stickiness', () => {
     assert.equal(stickinessValue({}, sources, () => 'r'), 'r');
     assert.equal(stickinessValue({ 'x-user-id': '' }, sources, () => 'r'), 'r');
   });
+  it('reads header and cookie values as UTF-8 (Node hands them over as Latin-1), keeping invalid UTF-8 as it came', () => {
+    const wire = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+    assert.equal(stickinessValue({ 'x-user-id': wire('Zoë-山田-😀') }, sources, () => 'r'), 'Zoë-山田-😀');
+    assert.equal(stickinessValue({ cookie: wire('uid=Jürgen') }, sources, () => 'r'), 'Jürgen');
+    assert.equal(stickinessValue({ cookie: 'uid=J%C3%BCrgen' }, sources, () => 'r'), 'Jürgen');
+    // 0xE9 alone is not UTF-8: the raw byte's Latin-1 reading, the same on every request.
+    assert.equal(stickinessValue({ 'x-user-id': Buffer.from([0x4a, 0xe9]).toString('latin1') }, sources, () => 'r'), 'Jé');
+    // A value set in code (not one character per byte) is taken as it is.
+    assert.equal(stickinessValue({ 'x-user-id': '山田' }, sources, () => 'r'), '山田');
+  });
   it('parses quoted and malformed cookies without throwing', () => {
     assert.equal(cookieValue('uid="q"', 'uid'), 'q');
     assert.equal(cookieValue('uid=%E0%A4%A', 'uid'), '%E0%A4%A');

@@ -4,11 +4,21 @@ import { InMemStorageProvider, Unleash } from 'unleash-client';
 import type { RouteConfig } from '../../src/config/types.js';
 import { rolloutBucket } from '../../src/flags/bucketing.js';
 import { decideRoute } from '../../src/routing/routing-decision.js';
+import { stickinessValue } from '../../src/routing/stickiness.js';
 
 const USERS = Array.from({ length: 10_000 }, (_, i) => `user-${i}-${(i * 2654435761) % 9973}`);
 // Non-ASCII ids too: murmurhash3js hashes UTF-16 code units, which a UTF-8 implementation would get wrong.
 // (No empty id: Switchyard never buckets on one — an empty header counts as absent, see stickiness tests.)
 USERS.push('Zoë', 'Jürgen', '山田太郎', '😀-emoji');
+// And many more, as a client sends them: UTF-8 bytes in the X-User-Id header.
+const ALPHABETS = ['àéîõüçñøåß', 'абвгдеёжзий', 'αβγδεζηθ', '山田太郎花子東京', 'ㄱㄴㄷ한국어', 'ابتثجح', '😀🚀🎉👍', 'ﬁ№€™'];
+for (let i = 0; i < 1_500; i++) {
+  const alphabet = [...ALPHABETS[i % ALPHABETS.length]!];
+  USERS.push(`${i % 3 === 0 ? 'user-' : ''}${alphabet[(i * 7) % alphabet.length]}${alphabet[(i * 13) % alphabet.length]}-${i}`);
+}
+
+/** The header value Node's HTTP parser hands over for these UTF-8 bytes: one Latin-1 character per byte. */
+const onTheWire = (id: string): string => Buffer.from(id, 'utf8').toString('latin1');
 
 function rolloutRoute(name: string, percentage: number, groupId = name): RouteConfig {
   return {
@@ -29,6 +39,12 @@ function rolloutRoute(name: string, percentage: number, groupId = name): RouteCo
 
 function decide(route: RouteConfig, userId: string): boolean {
   return decideRoute({ route, killSwitch: false, override: null, stickinessValue: () => userId }).side === 'new';
+}
+
+/** As a request decides: the id read from the X-User-Id header the way the switch reads it. */
+function decideFromHeader(route: RouteConfig, userId: string): boolean {
+  const value = stickinessValue({ 'x-user-id': onTheWire(userId) }, route.rollout.stickiness, () => assert.fail('no stickiness value'));
+  return decide(route, value);
 }
 
 function unleashToggle(name: string, percentage: number, groupId = name) {
@@ -66,12 +82,20 @@ describe('rollout bucketing is identical to unleash-client flexibleRollout', () 
   after(() => unleash.destroy());
 
   for (const percentage of percentages) {
-    it(`agrees on all ${USERS.length} user ids at ${percentage}%`, () => {
+    it(`agrees on all ${USERS.length} user ids at ${percentage}%, sent as UTF-8 X-User-Id headers`, () => {
       const route = rolloutRoute(`route-${percentage}`, percentage);
-      const disagreements = USERS.filter((u) => decide(route, u) !== unleash.isEnabled(route.name, { userId: u }));
+      const disagreements = USERS.filter((u) => decideFromHeader(route, u) !== unleash.isEnabled(route.name, { userId: u }));
       assert.deepEqual(disagreements, []);
     });
   }
+
+  it('the non-ASCII ids would land elsewhere if bucketed on their Latin-1 reading', () => {
+    // Guards the test itself: the header path is what makes the ids above agree.
+    const route = rolloutRoute('route-50', 50);
+    const nonAscii = USERS.filter((u) => /[\u0080-\uffff]/.test(u));
+    assert.ok(nonAscii.length >= 1_500);
+    assert.ok(nonAscii.filter((u) => decide(route, onTheWire(u)) !== unleash.isEnabled(route.name, { userId: u })).length > 300);
+  });
 
   it('honours a groupId other than the flag name', () => {
     const route = rolloutRoute('grouped', 25, 'shared-group');
