@@ -12,6 +12,9 @@ import { createConsoleLogger, type Logger } from './logging/logger.js';
 import { MIN_TOKEN_LENGTH } from './config/defaults.js';
 import { createClientErrorHandler } from './server/client-error.js';
 import { describeMounts } from './server/describe-mounts.js';
+import { RequestObservers } from './pipeline/observers.js';
+import type { RequestObserver } from './pipeline/routed-request.js';
+import { telemetryObserver } from './telemetry/routing-telemetry.js';
 import { RoutingStats } from './server/routing-stats.js';
 import { answerInternalError, createSwitch, type NewHandler, type RuntimeSnapshot } from './server/switch-middleware.js';
 import { UpstreamRegistry } from './server/upstream-registry.js';
@@ -53,6 +56,8 @@ export interface SwitchyardOptions {
   readonly shadow?: { readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number; readonly loopUtilization?: () => number };
   /** Response cache for routes with a `cache` block: Redis when `REDIS_URL` is set, else memory. */
   readonly cache?: ResponseCacheOptions;
+  /** More request observers (after stats, telemetry and the shadow mirror): see pipeline/routed-request.ts. */
+  readonly observers?: readonly RequestObserver[];
   /** Unleash as the flag source: default from UNLEASH_* (UNLEASH_URL turns it on); null: off. */
   readonly unleash?: FlagSourcesOptions['unleash'];
   /** Any flag provider instead of Unleash (e.g. InMemoryFlagProvider from src/flags/flag-provider.ts). */
@@ -141,23 +146,21 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const shadowStore =
     options.shadow?.store ??
     (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples));
-  const newSideServer = new NewSideServer((routeName, method, path) => {
-    const route = snapshot.config.routes.find((r) => r.name === routeName);
-    const handler = route?.new?.kind === 'handler' ? handlers.get(route.new.handler) : undefined;
-    if (handler === undefined) return null;
-    const match = snapshot.table.match(method, path);
-    return { handler, params: match.kind === 'matched' && match.route.config.name === routeName ? match.params : {} };
-  });
-  const shadowTargets = new ShadowTargets(() => snapshot.config, newSideServer);
+  const newSideServer = new NewSideServer();
+  const shadowTargets = new ShadowTargets(newSideServer, handlers);
   const shadowMirror = new ShadowMirror({
     store: shadowStore,
     targets: shadowTargets,
-    settings: () => snapshot.config.settings.shadow,
     now: options.shadow?.now ?? Date.now,
     random: options.shadow?.random ?? Math.random,
     loopUtilization: options.shadow?.loopUtilization ?? createLoopUtilization(),
     logger,
   });
+
+  // Registered once, in order: whatever watches routed requests (stats, telemetry, the shadow
+  // mirror, the embedding app's own) plugs in here the same way.
+  const observers = new RequestObservers(logger).add(stats.observer()).add(telemetryObserver()).add(shadowMirror.observer());
+  for (const observer of options.observers ?? []) observers.add(observer);
 
   const switchyardSwitch = createSwitch({
     current: () => snapshot,
@@ -169,7 +172,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     randomId: options.randomId ?? randomUUID,
     logger,
     cache: responseCache.layer,
-    shadow: shadowMirror,
+    observers,
   });
 
   // The poll behind the watcher calls reload every few seconds: unchanged files cost one read and

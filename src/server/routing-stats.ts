@@ -1,3 +1,4 @@
+import type { RequestObserver } from '../pipeline/routed-request.js';
 import type { Side } from '../config/types.js';
 import type { TesterOverride } from '../routing/tester-override.js';
 
@@ -21,6 +22,11 @@ export class RoutingStats {
   countOverride(override: TesterOverride): void {
     if (override.kind === 'ignored') this.ignored[override.why]++;
     else if (override.kind === 'applied') this.applied++;
+  }
+
+  /** Counts each routed request's decision. */
+  observer(): RequestObserver {
+    return { name: 'stats', onRouted: (r) => this.countDecision(r.route.name, r.decision.side) };
   }
 
   snapshot(): { routes: Record<string, Record<Side, number>>; overrides: { applied: number; ignored: Record<IgnoredWhy, number> } } {

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 import type { HttpCache } from '../cache/http-cache.js';
-import { SHADOW_HEADER, type ShadowMirror } from '../shadow/shadow-mirror.js';
+import { SHADOW_HEADER } from '../shadow/shadow-mirror.js';
+import type { RequestObservers } from '../pipeline/observers.js';
+import type { RoutedRequest } from '../pipeline/routed-request.js';
 import type { CacheSettings, FlagsConfig, ProxiedSide, RouteCacheConfig } from '../config/types.js';
 import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
@@ -14,7 +16,7 @@ import type { RouteTable } from '../routing/route-table.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
 import { stickinessValue } from '../routing/stickiness.js';
 import { OVERRIDE_TOKEN_HEADER, readTesterOverride } from '../routing/tester-override.js';
-import { annotateRequest, reassertRoute, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
+import { reassertRoute, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
 import type { RoutingStats } from './routing-stats.js';
 
 /** A new-side handler: plain Express. It may be async; a rejection becomes a 500 problem. */
@@ -33,11 +35,11 @@ export interface SwitchContext {
   readonly overrideToken: Buffer | null;
   readonly handlers: ReadonlyMap<string, NewHandler>;
   readonly stats: RoutingStats;
+  /** Everything that watches routed requests (registered in the composition root). */
+  readonly observers: RequestObservers;
   /** A fresh random stickiness value for requests that carry none (non-sticky by nature). */
   readonly randomId: () => string;
   readonly logger: Logger;
-  /** Mirrors requests of routes with a `shadow` block and diffs the responses. */
-  readonly shadow?: ShadowMirror;
   /** The response cache for legacy routes with a `cache` block. */
   readonly cache?: HttpCache;
   /** Runtime overrides (admin API) and Unleash, between the tester override and the flags/ mode. */
@@ -191,17 +193,29 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
     stickinessValue: requestStickiness,
     ...ctx.flags?.inputsFor(route, { headers: req.headers, method, path: normalized.path, socketAddress: req.socket.remoteAddress }, settings),
   });
-  ctx.stats.countDecision(route.name, decision.side);
   const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
   setLocals(res, routing);
-  const recordDuration = annotateRequest({ route: route.name, pattern: route.path, decision, flagSource: ctx.flags?.sourceOf(decision) ?? 'file', flagVersion: routing.flagVersion }, startedAt);
-  res.once('close', () => recordDuration(performance.now()));
   if (settings.exposeDecisionHeaders) {
     res.setHeader(BACKEND_HEADER, decision.side);
     res.setHeader(ROUTE_HEADER, route.name);
   }
-
-  if (route.shadow !== undefined) ctx.shadow?.begin(req, res, { route, decision, stickinessValue: requestStickiness, path: normalized.path, query, flagVersion: routing.flagVersion });
+  const routed: RoutedRequest = Object.freeze({
+    config: snapshot.config,
+    route,
+    decision,
+    flagSource: ctx.flags?.sourceOf(decision) ?? 'file',
+    method,
+    path: normalized.path,
+    query,
+    params: match.params,
+    headers: Object.freeze({ ...req.headers }),
+    clientAddress: req.socket.remoteAddress ?? '',
+    tls: 'encrypted' in req.socket && req.socket.encrypted === true,
+    stickinessValue: requestStickiness,
+    startedAt,
+  });
+  // Stats, telemetry, the shadow mirror, outcomes: before dispatch, so they see the whole exchange.
+  ctx.observers.routed(routed, req, res);
 
   const side = decision.side === 'legacy' ? route.legacy : route.new;
   if (side === null) {

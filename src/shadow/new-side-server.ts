@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import type { NewHandler } from '../server/switch-middleware.js';
 
+/** Names the pending call (see `expect`), not a route: the call runs what was routed, whatever reloads since. */
 export const SHADOW_ROUTE_HEADER = 'x-switchyard-shadow-route';
 export const SHADOW_SECRET_HEADER = 'x-switchyard-shadow-secret';
 
@@ -21,8 +22,19 @@ export class NewSideServer {
   private server: http.Server | undefined;
   private url: Promise<string> | undefined;
   readonly secret = randomBytes(24).toString('hex');
+  private readonly pending = new Map<string, NewSideTarget>();
+  private next = 0;
 
-  constructor(private readonly resolve: (routeName: string, method: string, path: string) => NewSideTarget | null) {}
+  /** Registers the handler and params one call will run; the id goes in SHADOW_ROUTE_HEADER. Forget it with `settle`. */
+  expect(target: NewSideTarget): string {
+    const id = String(++this.next);
+    this.pending.set(id, target);
+    return id;
+  }
+
+  settle(id: string): void {
+    this.pending.delete(id);
+  }
 
   baseUrl(): Promise<string> {
     this.url ??= this.start();
@@ -38,8 +50,9 @@ export class NewSideServer {
       if (req.headers[SHADOW_SECRET_HEADER] !== this.secret || typeof route !== 'string') return void res.status(403).end();
       delete req.headers[SHADOW_SECRET_HEADER];
       delete req.headers[SHADOW_ROUTE_HEADER];
-      const target = this.resolve(route, req.method, req.path);
-      if (target === null) return void res.status(404).end();
+      const target = this.pending.get(route);
+      this.pending.delete(route);
+      if (target === undefined) return void res.status(404).end();
       req.params = target.params;
       try {
         const result = target.handler(req, res, next);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { RouteConfig, RouteShadowConfig, ShadowSettings, Side } from '../config/types.js';
+import type { RouteShadowConfig, ShadowSettings, Side } from '../config/types.js';
+import type { ResponseTap } from '../pipeline/response-tap.js';
+import type { RequestObserver, RoutedExchange, RoutedRequest } from '../pipeline/routed-request.js';
 import { inRollout, rolloutBucket } from '../flags/bucketing.js';
 import type { Logger } from '../logging/logger.js';
-import type { RoutingDecision } from '../routing/routing-decision.js';
 import { OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
 import { countShadowComparison, countShadowSkip, currentTraceId, runInContext, startShadowSpan } from '../telemetry/routing-telemetry.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -18,26 +19,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ALWAYS_REDACTED = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', OVERRIDE_TOKEN_HEADER];
 const SAMPLE_BODY_BYTES = 4096;
 
-/** What the mirror needs to know about one routed request. */
-export interface ShadowRequest {
-  readonly route: RouteConfig;
-  readonly decision: RoutingDecision;
-  readonly stickinessValue: () => string;
-  /** Normalised path and raw query, as the primary was routed. */
-  readonly path: string;
-  readonly query: string;
-  readonly flagVersion: string;
-}
 
 /** A call to one side of a route outside the user's request (shadow or noise). */
 export interface SideTargets {
-  call(side: Side, route: RouteConfig, request: { method: string; path: string; query: string; headers: IncomingHttpHeaders; clientIp: string; body: Buffer | null }, limits: { timeoutMs: number; maxCompareBytes: number }): Promise<ComparableResponse>;
+  /** Calls `side` for the routed request, by the configuration it was routed under. */
+  call(side: Side, routed: RoutedRequest, request: { headers: IncomingHttpHeaders; body: Buffer | null }, limits: { timeoutMs: number; maxCompareBytes: number }): Promise<ComparableResponse>;
 }
 
 export interface ShadowMirrorDeps {
   readonly store: ShadowResultStore;
   readonly targets: SideTargets;
-  readonly settings: () => ShadowSettings;
   readonly now: () => number;
   /** [0, 1): draws which shadowed requests also measure noise. */
   readonly random: () => number;
@@ -60,7 +51,17 @@ export class ShadowMirror {
 
   constructor(private readonly deps: ShadowMirrorDeps) {}
 
-  begin(req: IncomingMessage, res: ServerResponse, s: ShadowRequest): void {
+  /** The mirror as a request observer: it begins on every routed request of a route with a `shadow` block. */
+  observer(): RequestObserver {
+    return { name: 'shadow', onRouted: (routed, exchange) => this.begin(routed, exchange) };
+  }
+
+  /**
+   * Everything comes from `s` — the route, the decision and the settings of the snapshot the
+   * request was routed under — never from the configuration in force by the time the shadow runs.
+   */
+  begin(s: RoutedRequest, exchange: RoutedExchange): void {
+    const { req, res, tap } = exchange;
     const shadow = s.route.shadow;
     if (shadow === undefined || s.route.legacy === null || s.route.new === null) return;
     const name = s.route.name;
@@ -68,7 +69,7 @@ export class ShadowMirror {
     // pulled when the new side misbehaves, and mirrored requests would keep reaching it. Counted,
     // so an operator can tell "not mirrored because of the kill switch" from "no traffic".
     if (s.decision.reason === 'kill_switch') return this.skip(name, 'kill_switch');
-    const settings = this.deps.settings();
+    const settings = s.config.settings.shadow;
     const bucket = rolloutBucket(`shadow:${s.route.rollout.groupId}`, s.stickinessValue());
     if (!inRollout(bucket, shadow.percentage)) return this.skip(name, 'sampled_out');
     const method = req.method ?? 'GET';
@@ -84,10 +85,8 @@ export class ShadowMirror {
     const primarySide = s.decision.side;
     const shadowSide: Side = primarySide === 'legacy' ? 'new' : 'legacy';
     const measureNoise = safe && this.deps.random() * 100 < shadow.noisePercentage;
-    // Copy now: the legacy proxy replaces req.headers with the forwarded set.
-    const headers = { ...req.headers };
-    const clientIp = req.socket.remoteAddress ?? '';
-    const primary = observeResponse(res, settings.maxCompareBytes);
+    const headers = { ...s.headers };
+    const primary = observeResponse(res, tap, settings.maxCompareBytes);
     const body = observeRequestBody(req, res, shadow.maxBodyBytes);
     const traceId = currentTraceId();
     const { span, ctx } = startShadowSpan(name, shadowSide);
@@ -100,7 +99,7 @@ export class ShadowMirror {
         return;
       }
       const call = (side: Side) =>
-        this.deps.targets.call(side, s.route, { method, path: s.path, query: s.query, headers: { ...headers, [SHADOW_HEADER]: '1' }, clientIp, body: requestBody }, { timeoutMs: shadow.timeoutMs, maxCompareBytes: settings.maxCompareBytes });
+        this.deps.targets.call(side, s, { headers: { ...headers, [SHADOW_HEADER]: '1' }, body: requestBody }, { timeoutMs: shadow.timeoutMs, maxCompareBytes: settings.maxCompareBytes });
       const [served, candidate, second] = await Promise.allSettled([primary, call(shadowSide), measureNoise ? call(primarySide) : Promise.resolve(null)]);
       if (candidate.status === 'rejected') {
         breaker.failure();
@@ -160,30 +159,18 @@ export class ShadowMirror {
  * hash), without delaying a single write. Resolves when the response finished; rejects when the
  * connection closed first.
  */
-function observeResponse(res: ServerResponse, max: number): Promise<ComparableResponse> {
+function observeResponse(res: ServerResponse, tap: ResponseTap, max: number): Promise<ComparableResponse> {
   const chunks: Buffer[] = [];
   let kept = 0;
   let overflow = false;
   const hash = createHash('sha256');
-  const take = (chunk: unknown, encoding?: unknown): void => {
-    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    const buf = Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
+  tap.onBody((buf) => {
     hash.update(buf);
     if (kept + buf.length <= max) {
       chunks.push(buf);
       kept += buf.length;
     } else overflow = true;
-  };
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.write = ((chunk: unknown, ...rest: unknown[]) => {
-    take(chunk, rest[0]);
-    return write(chunk, ...rest);
-  }) as ServerResponse['write'];
-  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-    take(chunk, rest[0]);
-    return end(chunk, ...rest);
-  }) as ServerResponse['end'];
+  });
   return new Promise((resolve, reject) => {
     res.once('finish', () =>
       resolve({ status: res.statusCode, headers: flattenHeaders(res.getHeaders()), body: Buffer.concat(chunks), ...(overflow ? { bodyHash: hash.digest('hex') } : {}) }),
@@ -223,7 +210,7 @@ function observeRequestBody(req: IncomingMessage, res: ServerResponse, max: numb
 }
 
 function sampleOf(
-  s: ShadowRequest,
+  s: RoutedRequest,
   request: { method: string; headers: IncomingHttpHeaders; traceId: string | undefined; bucket: number; at: number },
   primarySide: Side,
   primary: ComparableResponse,
@@ -246,7 +233,7 @@ function sampleOf(
     route: s.route.name,
     ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
     bucket: request.bucket,
-    flagVersion: s.flagVersion,
+    flagVersion: s.config.version,
     request: { method: request.method, path: s.path + s.query, headers: clean(flattenHeaders(request.headers)) },
     primary: exchange(primarySide, primary),
     candidate: exchange(shadowSide, candidate),

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FlagsConfig, ProxiedSide, RouteConfig, Side } from '../config/types.js';
+import type { NewSide, ProxiedSide, Side } from '../config/types.js';
+import type { RoutedRequest } from '../pipeline/routed-request.js';
+import type { NewHandler } from '../server/switch-middleware.js';
 import { forwardedRequestHeaders, stripPathPrefix } from '../proxy/forwarded-headers.js';
 import { NewSideServer, SHADOW_ROUTE_HEADER, SHADOW_SECRET_HEADER } from './new-side-server.js';
 import type { ComparableResponse } from './response-diff.js';
@@ -15,39 +17,39 @@ export class ShadowTargets implements SideTargets {
   private readonly callers = new Map<string, SideCaller>();
 
   constructor(
-    private readonly config: () => FlagsConfig,
     private readonly newSide: NewSideServer,
+    private readonly handlers: ReadonlyMap<string, NewHandler>,
   ) {}
 
-  async call(
-    side: Side,
-    route: RouteConfig,
-    request: { method: string; path: string; query: string; headers: IncomingHttpHeaders; clientIp: string; body: Buffer | null },
-    limits: { timeoutMs: number; maxCompareBytes: number },
-  ): Promise<ComparableResponse> {
-    const settings = this.config().settings;
+  async call(side: Side, routed: RoutedRequest, request: { headers: IncomingHttpHeaders; body: Buffer | null }, limits: { timeoutMs: number; maxCompareBytes: number }): Promise<ComparableResponse> {
+    // The snapshot the request was routed under: a reload since then does not change where its shadow goes.
+    const { config, route, path, query } = routed;
+    const settings = config.settings;
+    const forwarding = (stripPrefix: string) => ({ clientIp: routed.clientAddress, encrypted: routed.tls, stripPrefix, trustForwarded: settings.trustForwardedHeaders });
     const proxied = (s: ProxiedSide) => {
-      const upstream = this.config().upstreams[s.upstream];
+      const upstream = config.upstreams[s.upstream];
       if (upstream === undefined) throw new Error(`upstream \`${s.upstream}\` is not configured`);
-      const headers = forwardedRequestHeaders(request.headers, { clientIp: request.clientIp, encrypted: false, stripPrefix: s.stripPrefix, trustForwarded: settings.trustForwardedHeaders });
+      const headers = forwardedRequestHeaders(request.headers, forwarding(s.stripPrefix));
       if (!upstream.preserveHost) headers.host = new URL(upstream.url).host;
-      return { caller: this.caller(upstream.url), target: stripPathPrefix(request.path, request.query, s.stripPrefix), headers };
+      return { caller: this.caller(upstream.url), target: stripPathPrefix(path, query, s.stripPrefix), headers };
     };
-    let call: { caller: SideCaller; target: string; headers: IncomingHttpHeaders };
-    if (side === 'legacy') {
-      if (route.legacy === null) throw new Error('the route has no legacy side');
-      call = proxied(route.legacy);
-    } else if (route.new === null) {
-      throw new Error('the route has no new side');
-    } else if (route.new.kind === 'upstream') {
-      call = proxied(route.new);
-    } else {
-      const headers = forwardedRequestHeaders(request.headers, { clientIp: request.clientIp, encrypted: false, stripPrefix: '', trustForwarded: settings.trustForwardedHeaders });
-      headers[SHADOW_ROUTE_HEADER] = route.name;
+    const target: NewSide | null = side === 'legacy' ? (route.legacy === null ? null : { kind: 'upstream', ...route.legacy }) : route.new;
+    if (target === null) throw new Error(`the route has no ${side} side`);
+    if (target.kind === 'handler') {
+      const handler = this.handlers.get(target.handler);
+      if (handler === undefined) throw new Error(`no handler named \`${target.handler}\` is registered`);
+      const headers = forwardedRequestHeaders(request.headers, forwarding(''));
+      const id = this.newSide.expect({ handler, params: routed.params });
+      headers[SHADOW_ROUTE_HEADER] = id;
       headers[SHADOW_SECRET_HEADER] = this.newSide.secret;
-      call = { caller: this.caller(await this.newSide.baseUrl()), target: request.path + request.query, headers };
+      try {
+        return await this.caller(await this.newSide.baseUrl()).call({ method: routed.method, target: path + query, headers, body: request.body, ...limits });
+      } finally {
+        this.newSide.settle(id);
+      }
     }
-    return call.caller.call({ method: request.method, target: call.target, headers: call.headers, body: request.body, ...limits });
+    const call = proxied(target);
+    return call.caller.call({ method: routed.method, target: call.target, headers: call.headers, body: request.body, ...limits });
   }
 
   private caller(url: string): SideCaller {

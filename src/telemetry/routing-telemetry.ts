@@ -1,6 +1,7 @@
 import { context, metrics, trace, SpanKind, SpanStatusCode, type Attributes, type BatchObservableResult, type Context, type Span } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Side } from '../config/types.js';
+import type { RequestObserver } from '../pipeline/routed-request.js';
 import type { RoutingDecision } from '../routing/routing-decision.js';
 
 /**
@@ -26,9 +27,8 @@ export interface RequestAnnotation {
 
 /**
  * Names the server span after the route pattern (`http.route`) and records the decision on it.
- * Returns a function to call when the response is done, which records the duration metric.
  */
-export function annotateRequest(a: RequestAnnotation, startedAt: number): (now: number) => void {
+export function annotateRequest(a: RequestAnnotation): void {
   // The active span may be Express's middleware span; the HTTP server span sits in the RPC metadata.
   const rpc = getRPCMetadata(context.active());
   const span = rpc?.span ?? trace.getActiveSpan();
@@ -37,7 +37,15 @@ export function annotateRequest(a: RequestAnnotation, startedAt: number): (now: 
     span.setAttributes(decisionAttributes(a));
   }
   decisions.add(1, { 'switchyard.route': a.route, 'switchyard.decision': a.decision.side, 'switchyard.reason': a.decision.reason });
-  return (now) => requestDuration.record((now - startedAt) / 1000, { 'switchyard.route': a.route, 'switchyard.decision': a.decision.side, 'http.route': a.pattern });
+}
+
+/** Decision attributes on the request's span, the decision counter and the duration histogram. */
+export function telemetryObserver(): RequestObserver {
+  return {
+    name: 'telemetry',
+    onRouted: (r) => annotateRequest({ route: r.route.name, pattern: r.route.path, decision: r.decision, flagSource: r.flagSource, flagVersion: r.config.version }),
+    onResponse: (r, outcome) => requestDuration.record(outcome.durationMs / 1000, { 'switchyard.route': r.route.name, 'switchyard.decision': outcome.side, 'http.route': r.route.path }),
+  };
 }
 
 /**

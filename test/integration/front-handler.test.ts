@@ -186,8 +186,9 @@ describe('switchyard.handler answers like switchyard.app', () => {
 });
 
 describe('a failure inside Switchyard while routing', () => {
-  // The stickiness source throws: the shadow sampling asks for it outside the decision (which
-  // catches its own failures), so the throw reaches the request listener.
+  // The stickiness source throws: the decision catches its own failures, and the shadow sampling
+  // (an observer) asks for it again. An observer's failure is contained: logged, the feature
+  // skipped, the client served by the side its decision named.
   let sy: Switchyard;
   let logger: ReturnType<typeof captureLogger>;
   before(async () => {
@@ -217,13 +218,12 @@ routes:
   });
 
   for (const via of ['handler', 'app'] as const) {
-    it(`is a 500 problem without a stack trace, and the process serves on (${via})`, async () => {
-      const res = await supertest(sy[via]).get('/hello').expect(500);
-      assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
-      assert.equal(res.body.code, 'SWITCHYARD_INTERNAL');
-      assert.doesNotMatch(res.text, /planted|at .*\.ts:/);
-      assert.ok(logger.lines.some((l) => l.includes('planted: no randomness today')), 'the cause is logged');
-      // Same process, a request that does not need the broken source.
+    it(`an observer that throws is contained: logged, the client served, the process serves on (${via})`, async () => {
+      const before = logger.lines.length;
+      const res = await supertest(sy[via]).get('/hello').expect(200);
+      assert.equal(res.headers['x-switchyard-backend'], 'legacy');
+      assert.doesNotMatch(res.text, /planted/);
+      assert.ok(logger.lines.slice(before).some((l) => l.includes('request observer `shadow` failed') && l.includes('planted: no randomness today')), logger.lines.join('\n'));
       const again = await supertest(sy[via]).get('/hello').set('x-user-id', 'u-1').expect(200);
       assert.equal(again.headers['x-switchyard-backend'], 'legacy');
     });
