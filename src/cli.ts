@@ -3,7 +3,10 @@ import { createSwitchyard } from './app.js';
 import type { ServiceOptions } from './config/env-options.js';
 import { createConsoleLogger } from './logging/logger.js';
 import { loadHandlersModule } from './server/load-handlers.js';
-import type { TelemetryHandle } from './telemetry/otel-sdk.js';
+import { SHUTDOWN_BUDGET_MS, type TelemetryHandle } from './telemetry/otel-sdk.js';
+
+/** From the end of the drain to exit: closing stores and clients, then the telemetry budget. */
+const SHUTDOWN_DEADLINE_MS = SHUTDOWN_BUDGET_MS + 2_000;
 
 /**
  * The service behind the CLI (see main.ts, which starts telemetry first): start-up errors throw;
@@ -44,13 +47,25 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
     logger.info(`${signal}: draining in-flight requests`);
     const force = setTimeout(() => server.closeAllConnections(), 10_000);
     force.unref();
-    server.close(() => {
-      void switchyard
-        .close()
-        .then(() => telemetry?.shutdown())
-        .then(() => process.exit(0));
-    });
+    server.close(() => void finish());
     server.closeIdleConnections();
+  };
+  // After the drain: close Switchyard, flush telemetry (bounded, see otel-sdk.ts), exit 0. A
+  // collector that is down or hung costs at most its budget and one log line, never the exit code.
+  const finish = async (): Promise<void> => {
+    const deadline = setTimeout(() => {
+      logger.warn(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
+      process.exit(0);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    try {
+      await switchyard.close();
+    } catch (error) {
+      logger.error('closing Switchyard failed', { cause: error instanceof Error ? error.message : String(error) });
+    }
+    const flushed = await telemetry?.shutdown();
+    if (flushed !== undefined && flushed.unflushed.length > 0) logger.warn(`telemetry not flushed before exit, dropped: ${flushed.unflushed.join('; ')}`);
+    process.exit(0);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

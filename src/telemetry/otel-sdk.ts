@@ -1,4 +1,5 @@
 import { register } from 'node:module';
+import { metrics, trace } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -16,9 +17,16 @@ export interface TelemetryOptions {
 export interface TelemetryHandle {
   /** True when spans are recorded and exported somewhere. */
   readonly exporting: boolean;
-  /** Flushes pending spans and metrics, then stops the SDK. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes pending spans and metrics, then stops the SDK, within `budgetMs` (default 3 s)
+   * whatever the collector does. Never rejects: resolves with what could not be flushed
+   * (e.g. `spans (not exported within 3000 ms: …)`), empty when everything went out.
+   */
+  shutdown(budgetMs?: number): Promise<{ readonly unflushed: readonly string[] }>;
 }
+
+/** How long shutdown waits for the collector: a process being stopped must not hang on it. */
+export const SHUTDOWN_BUDGET_MS = 3_000;
 
 /** OTEL_* variables that mean "the operator chose an exporter": then the SDK reads the env itself. */
 const EXPORTER_ENV = ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'];
@@ -61,6 +69,52 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
   sdk.start();
   return {
     exporting: configured || (spanProcessors?.length ?? 0) > 0,
-    shutdown: () => sdk.shutdown(),
+    shutdown: (budgetMs = SHUTDOWN_BUDGET_MS) => flushAndStop(() => sdk.shutdown(), budgetMs),
   };
+}
+
+interface Flushable {
+  forceFlush?: () => Promise<void>;
+}
+
+/**
+ * Flushes spans and metrics separately (so the log can say which did not go out, and why), then
+ * shuts the SDK down. With the collector down the exporter retries for several seconds and then
+ * rejects; with it hung it waits for its own timeout: both are bounded here by `budgetMs`, and
+ * every promise is settled so none can surface as an unhandled rejection after exit.
+ */
+async function flushAndStop(shutdown: () => Promise<void>, budgetMs: number): Promise<{ unflushed: string[] }> {
+  const outcome = new Map<string, string | null>([
+    ['spans', null],
+    ['metrics', null],
+  ]);
+  const settled = new Set<string>();
+  const attempt = async (what: string, run: (() => Promise<void>) | undefined): Promise<void> => {
+    try {
+      await run?.();
+    } catch (error) {
+      outcome.set(what, error instanceof Error ? error.message : String(error));
+    } finally {
+      settled.add(what);
+    }
+  };
+  const tracerProvider = trace.getTracerProvider() as Flushable & { getDelegate?: () => Flushable };
+  const spans = tracerProvider.getDelegate?.() ?? tracerProvider;
+  const meters = metrics.getMeterProvider() as Flushable;
+  const work = Promise.all([attempt('spans', spans.forceFlush?.bind(spans)), attempt('metrics', meters.forceFlush?.bind(meters))]).then(async () => {
+    try {
+      await shutdown();
+    } catch {
+      // Its final export fails the way the flush did (already recorded), or found nothing left.
+    }
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, budgetMs);
+    timer.unref();
+  });
+  await Promise.race([work, expired]);
+  clearTimeout(timer);
+  for (const what of outcome.keys()) if (!settled.has(what)) outcome.set(what, `not exported within ${budgetMs} ms: the collector is down or not answering`);
+  return { unflushed: [...outcome].flatMap(([what, why]) => (why === null ? [] : [`${what} (${why})`])) };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -67,7 +67,7 @@ const attr = (span: OtlpSpan, key: string): unknown => {
   return v === undefined ? undefined : Object.values(v)[0];
 };
 
-function startCli(env: NodeJS.ProcessEnv): { url: Promise<string>; stop: () => Promise<number | null> } {
+function startCli(env: NodeJS.ProcessEnv): { url: Promise<string>; stop: () => Promise<number | null>; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), '--flags', flagsDir, '--port', '0', '--host', '127.0.0.1', '--handlers', path.join(ROOT, 'examples/new-handlers.ts')], {
     cwd: ROOT,
     env: { ...process.env, OTEL_SDK_DISABLED: undefined, OTEL_TRACES_EXPORTER: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, ...env },
@@ -91,6 +91,7 @@ function startCli(env: NodeJS.ProcessEnv): { url: Promise<string>; stop: () => P
       child.kill('SIGTERM');
       return exited;
     },
+    output: () => out + err,
   };
 }
 
@@ -147,6 +148,50 @@ describe('OTLP export over the wire', () => {
     } finally {
       await cli.stop();
       await receiver.close();
+    }
+  });
+
+  it('SIGTERM with the collector down or hung exits 0 within 5 s, saying once what was not flushed', async () => {
+    // Down: nothing listens on the port. Hung: accepts the connection and never answers.
+    const downPort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const collectors = { down: `http://127.0.0.1:${downPort}`, hung: `http://127.0.0.1:${(hung.address() as AddressInfo).port}` };
+    const clis = Object.entries(collectors).map(([name, endpoint]) => ({
+      name,
+      // Spans wait in the batch (10 min schedule) and metrics for their interval: both are pending at SIGTERM.
+      cli: startCli({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_METRIC_EXPORT_INTERVAL: '600000' }),
+    }));
+    try {
+      await Promise.all(
+        clis.map(async ({ name, cli }) => {
+          const base = await cli.url;
+          assert.equal((await fetch(`${base}/flask/hello`)).status, 200);
+          const started = Date.now();
+          const code = await cli.stop();
+          const elapsed = Date.now() - started;
+          const output = cli.output();
+          assert.equal(code, 0, `${name}: ${output}`);
+          assert.ok(elapsed < 5_000, `${name}: exited after ${elapsed} ms`);
+          const lines = output.split('\n').filter((line) => line.includes('telemetry not flushed'));
+          assert.equal(lines.length, 1, `${name}: ${output}`);
+          assert.match(lines[0]!, /dropped: spans \(.+\); metrics \(.+\)/);
+          assert.doesNotMatch(output, /unhandled|Error: |at .*\(node:/i, name);
+        }),
+      );
+    } finally {
+      await Promise.all(clis.map(({ cli }) => cli.stop()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
     }
   });
 
