@@ -1,5 +1,6 @@
 import { register } from 'node:module';
-import { metrics, trace } from '@opentelemetry/api';
+import { context, metrics, trace } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -59,6 +60,10 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
       new HttpInstrumentation({
         // Shadow and cache calls get their own spans; ignore nothing on the server side.
         requireParentforOutgoingSpans: false,
+        // The SDK exports under suppressTracing: its POSTs to the collector get no span, but the
+        // instrumentation would still count them in http.client.request.duration, mixing
+        // telemetry's own traffic into the metric of calls to backends. Leave them alone.
+        ignoreOutgoingRequestHook: () => isTracingSuppressed(context.active()),
       }),
       // One span per Express layer adds nothing here (Switchyard is a single middleware whose
       // decision and sides have their own spans) and costs on every request.

@@ -26,6 +26,8 @@ interface Receiver {
   url: string;
   spans: OtlpSpan[];
   metricNames: Set<string>;
+  /** `server.port` of every `http.client.request.duration` data point: whom Switchyard called. */
+  clientDurationPorts: Set<string>;
   serviceNames: Set<string>;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ interface Receiver {
 async function startReceiver(): Promise<Receiver> {
   const spans: OtlpSpan[] = [];
   const metricNames = new Set<string>();
+  const clientDurationPorts = new Set<string>();
   const serviceNames = new Set<string>();
   const server = http.createServer((req, res) => {
     let body = '';
@@ -41,14 +44,22 @@ async function startReceiver(): Promise<Receiver> {
     req.on('end', () => {
       const payload = JSON.parse(body) as {
         resourceSpans?: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-        resourceMetrics?: { scopeMetrics: { metrics: { name: string }[] }[] }[];
+        resourceMetrics?: { scopeMetrics: { metrics: { name: string; histogram?: { dataPoints: { attributes: OtlpSpan['attributes'] }[] } }[] }[] }[];
       };
       for (const rs of payload.resourceSpans ?? []) {
         const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value['stringValue'];
         if (typeof service === 'string') serviceNames.add(service);
         for (const ss of rs.scopeSpans) spans.push(...ss.spans);
       }
-      for (const rm of payload.resourceMetrics ?? []) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) metricNames.add(m.name);
+      for (const rm of payload.resourceMetrics ?? []) {
+        for (const sm of rm.scopeMetrics) {
+          for (const m of sm.metrics) {
+            metricNames.add(m.name);
+            if (m.name !== 'http.client.request.duration') continue;
+            for (const point of m.histogram?.dataPoints ?? []) clientDurationPorts.add(String(Object.values(point.attributes.find((a) => a.key === 'server.port')?.value ?? {})[0]));
+          }
+        }
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -57,6 +68,7 @@ async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
     metricNames,
+    clientDurationPorts,
     serviceNames,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -145,6 +157,10 @@ describe('OTLP export over the wire', () => {
       assert.equal(await cli.stop(), 0);
       assert.ok(receiver.metricNames.has('switchyard.decisions'), [...receiver.metricNames].join(', '));
       assert.ok(receiver.metricNames.has('switchyard.request.duration'));
+      // The proxied call is measured; the exporter's own POSTs (spans went out before the
+      // metrics were collected) are not.
+      assert.ok(receiver.clientDurationPorts.has(String(flask.port)), [...receiver.clientDurationPorts].join(', '));
+      assert.ok(!receiver.clientDurationPorts.has(new URL(receiver.url).port), [...receiver.clientDurationPorts].join(', '));
     } finally {
       await cli.stop();
       await receiver.close();
