@@ -377,6 +377,17 @@ describe('shared results and the admin API', () => {
     }
   });
 
+  it('GET /_switchyard/shadow lists the routes with a shadow block only (as the README says)', async () => {
+    const sy = await make(new MemoryShadowStore(), flags('  - name: plain\n    path: /flask/plain\n    legacy: { upstream: flask, stripPrefix: /flask }\n    new: { handler: echo }\n    mode: legacy\n'));
+    try {
+      await supertest(sy.app).get('/flask/plain').expect(404);
+      const all = await supertest(sy.app).get('/_switchyard/shadow').set('Authorization', `Bearer ${ADMIN}`).expect(200);
+      assert.deepEqual((all.body.routes as { route: string }[]).map((r) => r.route), ['catalog', 'counter', 'counter-new', 'echo', 'slow', 'status']);
+    } finally {
+      await sy.close();
+    }
+  });
+
   it('admin input errors are clear 4xx and change nothing', async () => {
     const store = new MemoryShadowStore();
     const sy = await make(store);
