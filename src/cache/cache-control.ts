@@ -49,6 +49,49 @@ export function secondsOr(directives: Directives, name: string, fallback: number
   return typeof v === 'number' ? v : fallback;
 }
 
+/** Directives whose value must be a delta-seconds integer (in a targeted field: an sf-integer). */
+const DELTA_DIRECTIVES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error', 'min-fresh', 'max-stale']);
+const SF_KEY = /^[a-z*][a-z0-9_\-.*]*$/;
+// sf-string: printable ASCII only (RFC 8941 §3.3.3), quotes and backslashes escaped.
+const SF_BARE_ITEM = /^(?:-?\d{1,15}(?:\.\d{1,3})?|"(?:[ !#-[\]-~]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*|:[A-Za-z0-9+/=]*:|\?[01])$/;
+
+/**
+ * A targeted cache-control field (RFC 9213: `CDN-Cache-Control`) is a Structured Field
+ * Dictionary (RFC 8941). Null when it does not parse as one, or a delta directive is not a
+ * non-negative integer (`max-age="10000"`): the field must then be ignored as a whole.
+ */
+export function parseTargetedCacheControl(header: string | readonly string[] | undefined): Directives | null {
+  if (header === undefined) return null;
+  const out = new Map<string, Directive>();
+  const text = typeof header === 'string' ? header : header.join(', ');
+  if (text.trim() === '') return null;
+  for (const raw of splitList(text)) {
+    const [member = '', ...params] = raw.split(';');
+    for (const param of params) if (!sfParameter(param)) return null;
+    const eq = member.indexOf('=');
+    const key = eq === -1 ? member : member.slice(0, eq);
+    if (!SF_KEY.test(key)) return null;
+    let value: string | null = null;
+    if (eq !== -1) {
+      const item = member.slice(eq + 1);
+      if (!SF_BARE_ITEM.test(item)) return null;
+      // `?1` is the bare form's value (true); `?0` turns the directive off.
+      if (item === '?0') continue;
+      value = item === '?1' ? null : item.startsWith('"') ? item.slice(1, -1).replace(/\\(["\\])/g, '$1') : item;
+      if (DELTA_DIRECTIVES.has(key) && !/^\d{1,15}$/.test(item)) return null;
+    } else if (DELTA_DIRECTIVES.has(key) && key !== 'max-stale') return null;
+    if (out.has(key)) out.delete(key); // RFC 8941: the last occurrence of a key wins
+    out.set(key, { value, wellFormed: true, conflicting: false });
+  }
+  return out;
+}
+
+function sfParameter(param: string): boolean {
+  const eq = param.indexOf('=');
+  const key = (eq === -1 ? param : param.slice(0, eq)).trim();
+  return SF_KEY.test(key) && (eq === -1 || SF_BARE_ITEM.test(param.slice(eq + 1)));
+}
+
 /** Serialises directives back to a header value (tokens stay bare, other values are quoted). */
 export function formatCacheControl(directives: Directives): string {
   const parts: string[] = [];

@@ -1,5 +1,5 @@
 import type { RouteCacheConfig } from '../config/types.js';
-import { deltaSeconds, parseCacheControl, type Directives } from './cache-control.js';
+import { deltaSeconds, parseCacheControl, parseTargetedCacheControl, type Directives } from './cache-control.js';
 import { parseVary } from './cache-key.js';
 import { parseHttpDateHeader } from './http-date.js';
 
@@ -18,7 +18,7 @@ export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 export interface Policy {
   /** Clock time the response was received (ms). */
   readonly responseTime: number;
-  /** The age on arrival (§4.2.3: Age plus the response delay), ms. */
+  /** corrected_initial_age (§4.2.3), ms. */
   readonly initialAgeMs: number;
   /** Freshness lifetime with the route's overrides, ms (0: stale at once). */
   readonly lifetimeMs: number;
@@ -50,6 +50,11 @@ export interface StorageInput {
   readonly now: number;
   /** Clock time the request was sent (ms), for the response delay in the age; defaults to `now`. */
   readonly requestTime?: number;
+  /**
+   * Wall-clock time of receipt (ms), compared with the origin's Date for the apparent age; defaults
+   * to `now`. Separate from `now` so an injected clock (tests, simulations) does not read as skew.
+   */
+  readonly wallNow?: number;
 }
 
 /** Status codes whose responses may get heuristic freshness (RFC 9110 §15.1), 206 aside: ranges are legacy's business. */
@@ -86,7 +91,7 @@ export function decideStorage(input: StorageInput): StorageDecision {
   };
   const policy: Policy = {
     responseTime: input.now,
-    initialAgeMs: initialAge(h, input.now, input.requestTime ?? input.now),
+    initialAgeMs: initialAge(h, input.now, input.requestTime ?? input.now, input.wallNow ?? input.now),
     lifetimeMs: lifetime,
     revalidateWhenStale,
     noCache: cc.has('no-cache'),
@@ -102,13 +107,12 @@ export function decideStorage(input: StorageInput): StorageDecision {
   return { store: true, policy, vary, storeTtlMs };
 }
 
-/** The response's directives: the route's targeted field (e.g. CDN-Cache-Control, RFC 9213) when present. */
+/** The response's directives: the route's targeted field (e.g. CDN-Cache-Control, RFC 9213) when present and valid. */
 function responseDirectives(h: Headers, cache: RouteCacheConfig): Directives {
-  const targeted = cache.targetedCacheControl === null ? undefined : h[cache.targetedCacheControl.toLowerCase()];
-  if (targeted !== undefined) {
-    const directives = parseCacheControl(targeted);
-    // A targeted field that cannot be parsed is ignored (RFC 9213 §2.1).
-    if (directives.size > 0 && [...directives.values()].every((d) => d.wellFormed)) return directives;
+  if (cache.targetedCacheControl !== null) {
+    // A targeted field that is not a valid Structured Field Dictionary is ignored (RFC 9213 §2.1).
+    const targeted = parseTargetedCacheControl(h[cache.targetedCacheControl.toLowerCase()]);
+    if (targeted !== null) return targeted;
   }
   return parseCacheControl(h['cache-control']);
 }
@@ -160,13 +164,16 @@ function dateValue(h: Headers, now: number): number {
 }
 
 /**
- * The initial age (§4.2.3): the origin's Age plus the response delay. The apparent age
- * (receipt − Date) is left out on purpose, as Varnish and nginx do: a legacy host whose clock runs
- * a minute behind would otherwise make every `max-age=60` response stale on arrival. Date still
- * anchors Expires (Expires − Date), where a skewed clock cancels out.
+ * corrected_initial_age (§4.2.3): the larger of the apparent age (receipt − Date, at Date's
+ * one-second granularity, on the wall clock) and the origin's Age plus the response delay. An
+ * origin whose clock runs behind therefore ages its responses, as the RFC intends (a response
+ * whose Date is two hours old is not fresh for `max-age=3600`); keep legacy hosts on NTP.
  */
-function initialAge(h: Headers, responseTime: number, requestTime: number): number {
-  return ageValue(h['age']) * 1000 + Math.max(0, responseTime - requestTime);
+function initialAge(h: Headers, responseTime: number, requestTime: number, wallNow: number): number {
+  const date = parseHttpDateHeader(h['date'], wallNow);
+  const apparent = date === null ? 0 : Math.max(0, Math.floor(wallNow / 1000) * 1000 - date);
+  const corrected = ageValue(h['age']) * 1000 + Math.max(0, responseTime - requestTime);
+  return Math.max(apparent, corrected);
 }
 
 /** §5.1: the first member of Age; a value that is not a non-negative integer is ignored. */
@@ -185,8 +192,10 @@ function single(value: string | string[] | undefined): string | null {
 
 export type LookupVerdict =
   | { readonly kind: 'fresh' }
-  /** Serve it now and refresh in the background (stale-while-revalidate, or the request's max-stale). */
+  /** Serve it now and refresh in the background (stale-while-revalidate). */
   | { readonly kind: 'stale-while-revalidate'; readonly conditionals: Readonly<Record<string, string>> }
+  /** Stale, but the request's max-stale accepts it: serve it as it is (the client asked for no refresh). */
+  | { readonly kind: 'stale-accepted' }
   /** Ask legacy first, with these validators (ETag / Last-Modified) when the entry has them. */
   | { readonly kind: 'revalidate'; readonly conditionals: Readonly<Record<string, string>> };
 
@@ -218,10 +227,15 @@ export function evaluateLookup(policy: Policy, view: Readonly<Record<string, str
   if (maxStale !== undefined) {
     const limit = deltaSeconds(rcc, 'max-stale');
     // A bare max-stale accepts any staleness; an invalid value accepts none.
-    if (maxStale.value === null || (typeof limit === 'number' && staleness <= limit * 1000)) return { kind: 'stale-while-revalidate', conditionals: conditionalsFor(policy) };
+    if (maxStale.value === null || (typeof limit === 'number' && staleness <= limit * 1000)) return { kind: 'stale-accepted' };
   }
   if (staleness < policy.staleWhileRevalidateMs) return { kind: 'stale-while-revalidate', conditionals: conditionalsFor(policy) };
   return revalidate;
+}
+
+/** The request's `no-store` (§5.2.1.5): nothing of this exchange is stored; it goes to legacy. */
+export function requestNoStore(view: Readonly<Record<string, string>>): boolean {
+  return requestDirectives(view).has('no-store');
 }
 
 /** The request's `only-if-cached` (§5.2.1.7): answer from the cache or 504, never ask legacy. */

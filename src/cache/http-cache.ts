@@ -10,7 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import { forwardInterim } from '../proxy/interim-response.js';
 import type { ForwardTarget, UpstreamProxy } from '../proxy/upstream-proxy.js';
 import { baseKey, cacheTarget, digest, FORWARDING_HEADERS, lockKey, normaliseHost, parseVary, requestView, variantKey } from './cache-key.js';
-import { ageSeconds, ageValue, applyNotModified, decideStorage, evaluateLookup, isSafeMethod, onlyIfCached, staleIfErrorAllows, type Clock, type Headers, type Policy, type StorageDecision } from './cache-policy.js';
+import { ageSeconds, ageValue, applyNotModified, decideStorage, evaluateLookup, isSafeMethod, onlyIfCached, requestNoStore, staleIfErrorAllows, type Clock, type Headers, type Policy, type StorageDecision } from './cache-policy.js';
 import { CacheStats, type CacheStatus } from './cache-stats.js';
 import { CacheUnavailableError } from './cache-store.js';
 import { decodeRecord, encodeRecord, type EntryMeta, type VaryMarker } from './entry-codec.js';
@@ -38,6 +38,8 @@ export interface CacheRequest {
 export interface HttpCacheOptions {
   readonly store: GuardedStore;
   readonly clock: Clock;
+  /** The real time, to compare with origins' Date headers (default Date.now; `clock` may be virtual). */
+  readonly wallClock?: Clock;
   readonly logger: Logger;
   /** How long a key whose response was not storable skips request coalescing (hit-for-pass). */
   readonly passMemoMs?: number;
@@ -128,11 +130,14 @@ export class HttpCache {
     // Cookies too, like Varnish's default: the answer may be personalised without saying so (no
     // Vary: Cookie, no private). Routes that know better set allowCookies.
     const personal = !c.cache.allowCookies && h.cookie !== undefined && h.cookie !== '';
+    // `Cache-Control: no-store` on the request: nothing of this exchange may be kept (§5.2.1.5),
+    // so it goes straight to legacy — without evicting what others use.
+    const noStore = h['cache-control'] !== undefined && requestNoStore({ 'cache-control': h['cache-control'] });
     // Authorization too: legacy must see the credential (and may answer it differently, or
     // refuse it); an entry stored for anonymous requests is not its answer. RFC 9111 §3.5 only
     // governs storing answers to such requests; passing them through is the safe reading.
     const authorised = !c.cache.allowAuthorized && h.authorization !== undefined;
-    const uncacheableRequest = personal || authorised || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
+    const uncacheableRequest = personal || authorised || noStore || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
     if (uncacheableRequest || this.closed || !this.store.available()) return this.passThrough(c, 'BYPASS');
     this.serve(c).catch((error: unknown) => {
       if (!(error instanceof CacheUnavailableError)) this.options.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
@@ -152,6 +157,7 @@ export class HttpCache {
       if (found.kind === 'entry') {
         const verdict = evaluateLookup(found.entry.policy, found.view, this.options.clock());
         if (verdict.kind === 'fresh') return this.sendEntry(c, found.entry, 'HIT');
+        if (verdict.kind === 'stale-accepted') return this.sendEntry(c, found.entry, 'STALE');
         if (verdict.kind === 'stale-while-revalidate') {
           this.sendEntry(c, found.entry, 'STALE');
           return this.refreshInBackground(c, keys, found, verdict.conditionals);
@@ -326,7 +332,7 @@ export class HttpCache {
     const status = response.statusCode ?? 502;
     const headers = response.headers;
     const now = this.options.clock();
-    const settings = { cache: c.cache, keepStaleSeconds: c.settings.keepStaleSeconds, now, requestTime };
+    const settings = { cache: c.cache, keepStaleSeconds: c.settings.keepStaleSeconds, now, requestTime, wallNow: (this.options.wallClock ?? Date.now)() };
 
     if (status === 304 && stale !== null) {
       response.resume();

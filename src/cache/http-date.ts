@@ -3,7 +3,8 @@
  * recipient must accept (RFC 850 and asctime). Anything else is not a date — for `Expires` that
  * means "already expired" (RFC 9111 §5.3), never a lenient guess: `Date.parse` reads
  * `Thu, 18 Aug 2050 2:01:18 GMT` or a bare `2050` as a future date and would keep a response
- * fresh for decades. Pure.
+ * fresh for decades. Names of days, months and `GMT` match case-insensitively, as RFC 9111 §4.2
+ * asks of a cache recipient. Pure.
  */
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
@@ -13,11 +14,11 @@ const MONTH = `(${MONTHS.join('|')})`;
 const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
 
 /** `Sun, 06 Nov 1994 08:49:37 GMT` */
-const IMF_FIXDATE = new RegExp(`^${SHORT_DAYS}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const IMF_FIXDATE = new RegExp(`^${SHORT_DAYS}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`, 'i');
 /** `Sunday, 06-Nov-94 08:49:37 GMT` */
-const RFC_850 = new RegExp(`^${LONG_DAYS}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const RFC_850 = new RegExp(`^${LONG_DAYS}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`, 'i');
 /** `Sun Nov  6 08:49:37 1994` (day padded with a space) */
-const ASCTIME = new RegExp(`^${SHORT_DAYS} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+const ASCTIME = new RegExp(`^${SHORT_DAYS} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`, 'i');
 
 /** Milliseconds since the epoch, or null when `value` is not an HTTP-date. */
 export function parseHttpDate(value: string, now: number = Date.now()): number | null {
@@ -44,7 +45,7 @@ export function formatHttpDate(ms: number): string {
 
 function build(year: string | undefined, month: string | undefined, day: string | undefined, hour: string | undefined, minute: string | undefined, second: string | undefined): number | null {
   const y = Number(year);
-  const mo = MONTHS.indexOf(month as (typeof MONTHS)[number]);
+  const mo = MONTHS.findIndex((m) => m.toLowerCase() === month?.toLowerCase());
   const d = Number(day);
   const h = Number(hour);
   const mi = Number(minute);

@@ -202,6 +202,10 @@ describe('RFC 9111: freshness, Age and request directives', () => {
     await twice('/c', target, 1);
     assert.equal((await twice('/c', target, 1, { pragma: 'no-cache' })).hits, 1);
     assert.equal((await twice('/c', target, 1, { pragma: 'no-cache', 'cache-control': 'max-stale' })).hits, 0, 'Cache-Control wins');
+    const noStore = await twice('/c', target, 1, { 'cache-control': 'no-store' });
+    assert.equal(noStore.hits, 1, 'request no-store goes to legacy');
+    assert.equal(cacheStatus(noStore.replies[0] as Reply), 'BYPASS');
+    assert.equal(cacheStatus(await get('/c' + target.path)), 'HIT', '…without evicting the entry');
     const cold = scripted([['Cache-Control', 'max-age=600']]);
     const before = await legacyHits(cold.legacyPath);
     const refused = await get('/c' + cold.path, { 'cache-control': 'only-if-cached' });
@@ -235,6 +239,8 @@ describe('RFC 9111: freshness, Age and request directives', () => {
     const headers = [['Cache-Control', 'no-store'], ['CDN-Cache-Control', 'max-age=60']] as const;
     assert.equal((await twice('/cdn', scripted(headers))).hits, 1);
     assert.equal((await twice('/c', scripted(headers))).hits, 2);
+     const invalid = [['Cache-Control', 'no-store'], ['CDN-Cache-Control', 'max-age="10000"']] as const;
+    assert.equal((await twice('/cdn', scripted(invalid))).hits, 2, 'an invalid targeted field is ignored: no-store applies');
   });
 });
 
