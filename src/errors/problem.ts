@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { SwitchyardError } from './switchyard-error.js';
 import { UpstreamOverloadedError } from './switchyard-error.js';
 
@@ -8,23 +8,14 @@ export interface ProblemContext {
   readonly upstream?: string;
 }
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
+/** The status's reason phrase as RFC 9110 names it (`Unauthorized`, `Forbidden`, `Gateway Timeout`…). */
 export function problemTitle(status: number): string {
-  return TITLES[status] ?? 'Error';
+  // Node's table still says 413 "Payload Too Large"; RFC 9110 renamed it.
+  if (status === 413) return 'Content Too Large';
+  return STATUS_CODES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 }
 
 /** The RFC 9457 document for an error: our own message as the detail, never a stack trace. */

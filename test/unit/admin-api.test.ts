@@ -54,8 +54,10 @@ describe('admin API access', () => {
     const none = await supertest(sy.app).get('/_switchyard/routes').expect(401);
     assert.equal(none.headers['www-authenticate'], 'Bearer realm="switchyard"');
     assert.match(none.headers['content-type'] ?? '', /problem\+json/);
+    assert.equal(none.body.title, 'Unauthorized');
     await supertest(sy.app).get('/_switchyard/routes').set('Authorization', 'Basic abc').expect(401);
-    await supertest(sy.app).get('/_switchyard/routes').set('Authorization', `Bearer ${ADMIN}x`).expect(403);
+    const wrong = await supertest(sy.app).get('/_switchyard/routes').set('Authorization', `Bearer ${ADMIN}x`).expect(403);
+    assert.equal(wrong.body.title, 'Forbidden');
     const ok = await supertest(sy.app).get('/_switchyard/routes').set('Authorization', `Bearer ${ADMIN}`).expect(200);
     assert.equal(ok.body.flagVersion, sy.config.version);
     const routes = ok.body.routes as { name: string }[];
