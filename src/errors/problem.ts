@@ -1,4 +1,4 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { SwitchyardError } from './switchyard-error.js';
 import { UpstreamOverloadedError } from './switchyard-error.js';
 
@@ -11,11 +11,30 @@ export interface ProblemContext {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
-/** The status's reason phrase as RFC 9110 names it (`Unauthorized`, `Forbidden`, `Gateway Timeout`…). */
+/** Reason phrases (RFC 9110 §15) of every status Switchyard answers with. */
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
 export function problemTitle(status: number): string {
-  // Node's table still says 413 "Payload Too Large"; RFC 9110 renamed it.
-  if (status === 413) return 'Content Too Large';
-  return STATUS_CODES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
+  return TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 }
 
 /** The RFC 9457 document for an error: our own message as the detail, never a stack trace. */
