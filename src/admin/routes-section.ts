@@ -2,7 +2,10 @@ import express from 'express';
 import type { FlagsConfig, RouteConfig } from '../config/types.js';
 import type { EffectiveRouteState } from '../flags/flag-engine.js';
 import type { RoutingStats } from '../server/routing-stats.js';
-import type { AdminSection } from './admin-api.js';
+import { SwitchyardError } from '../errors/switchyard-error.js';
+import type { OutcomeRecorder } from '../outcomes/outcome-recorder.js';
+import { parseWindowParam } from '../outcomes/window-param.js';
+import { badAdminInput, type AdminSection } from './admin-api.js';
 
 export interface RoutesView {
   config(): FlagsConfig;
@@ -11,6 +14,7 @@ export interface RoutesView {
   upstreamLoad(): Iterable<{ name: string; inFlight: number; queued: number }>;
   /** The route's effective flag state (runtime override > Unleash > file), as /_switchyard/flags shows it. */
   effective(route: RouteConfig): EffectiveRouteState;
+  readonly outcomes?: OutcomeRecorder;
 }
 
 /** GET /_switchyard/routes: every route's effective state, for people and dashboards. */
@@ -45,6 +49,23 @@ export function routesSection(view: RoutesView): AdminSection {
       upstreams: [...view.upstreamLoad()],
       overrides: view.stats.snapshot().overrides,
     });
+  });
+  // GET /_switchyard/routes/:route/outcomes?window=5m — per side: requests, status classes, error
+  // rate, p50/p95/p99, cache hits; the shadow mismatch rate; fleet-wide with Redis.
+  router.get('/:route/outcomes', async (req, res, next) => {
+    try {
+      const recorder = view.outcomes;
+      const name = req.params['route'] ?? '';
+      if (recorder === undefined) throw new SwitchyardError('SWITCHYARD_ADMIN_NOT_FOUND', 'outcome recording is off', { status: 404 });
+      if (!view.config().routes.some((r) => r.name === name)) throw new SwitchyardError('SWITCHYARD_ADMIN_UNKNOWN_ROUTE', `no route named \`${name}\``, { status: 404 });
+      const raw = req.query['window'] ?? '5m';
+      if (typeof raw !== 'string') throw badAdminInput('window', 'give it once, e.g. ?window=5m');
+      const window = parseWindowParam(raw, recorder.retentionMs);
+      if (!window.ok) throw badAdminInput('window', window.reason);
+      res.json(await recorder.route(name, window.ms));
+    } catch (error) {
+      next(error);
+    }
   });
   return { name: 'routes', router };
 }

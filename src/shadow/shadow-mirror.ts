@@ -35,6 +35,8 @@ export interface ShadowMirrorDeps {
   /** Recent event-loop utilization in [0, 1] (see loop-utilization.ts); injectable for tests. */
   readonly loopUtilization: () => number;
   readonly logger: Logger;
+  /** Told of every comparison (the outcome recorder's windowed mismatch rate). */
+  readonly onCompared?: (route: string, matched: boolean) => void;
 }
 
 /**
@@ -115,6 +117,7 @@ export class ShadowMirror {
       const comparison = compareResponses(served.value, candidate.value, shadow);
       const noise = second.status === 'fulfilled' && second.value !== null ? compareResponses(served.value, second.value, shadow) : undefined;
       countShadowComparison(name, comparison.matched);
+      this.deps.onCompared?.(name, comparison.matched);
       span.setAttributes({
         'switchyard.shadow.outcome': comparison.matched ? 'matched' : 'mismatched',
         'switchyard.shadow.differing_fields': comparison.differences.length,

@@ -1,0 +1,163 @@
+import type { Logger } from '../logging/logger.js';
+import type { RequestObserver } from '../pipeline/routed-request.js';
+import type { OutcomeBucket, StatusCounts } from '../stats/outcome-bucket.js';
+import { OutcomeWindows, summarizeWindow, WINDOW_DEFAULTS, type WindowSettings, type WindowSummary } from '../stats/outcome-windows.js';
+import type { Random } from '../stats/reservoir.js';
+import type { OutcomeStore } from './outcome-store.js';
+
+/** The three series kept per route: what each side served, and the shadow comparisons. */
+export type OutcomeSeries = 'legacy' | 'new' | 'shadow';
+
+export interface SideOutcomes {
+  readonly requests: number;
+  readonly status: StatusCounts;
+  /** 5xx / requests; null without requests. */
+  readonly errorRate: number | null;
+  readonly cacheHits: number;
+  readonly latencyMs: WindowSummary['latencyMs'];
+}
+
+export interface RouteOutcomes {
+  readonly route: string;
+  readonly window: { readonly ms: number; readonly from: string; readonly to: string };
+  /** `fleet`: every instance publishing to Redis; `this-process`: this one only (no Redis, or it failed). */
+  readonly scope: 'fleet' | 'this-process';
+  /** Why the answer is this process only although Redis is configured. */
+  readonly degraded?: string;
+  /** Instances whose buckets are in the answer. */
+  readonly instances: number;
+  readonly sides: { readonly legacy: SideOutcomes; readonly new: SideOutcomes };
+  readonly shadow: { readonly compared: number; readonly mismatched: number; readonly mismatchRate: number | null };
+}
+
+export interface OutcomeRecorderOptions {
+  readonly now: () => number;
+  readonly random: Random;
+  readonly logger: Logger;
+  /** Null: this process only. */
+  readonly store: OutcomeStore | null;
+  /** This instance's id among those publishing to the store. */
+  readonly instance: string;
+  readonly publishEveryMs?: number;
+  readonly windows?: Partial<WindowSettings>;
+}
+
+/**
+ * Records every served request's outcome per route and side — status class, latency, cache hit —
+ * in sliding windows (10 s buckets for 15 minutes, with a latency sketch and a raw reservoir for
+ * rank tests), plus the shadow comparisons. With a store, this instance publishes its buckets
+ * every couple of seconds and a query merges every instance's; without one, or when the store
+ * fails, the answer says it is this process only. Recording is in memory and never waits.
+ */
+export class OutcomeRecorder {
+  private readonly windows: OutcomeWindows;
+  private readonly settings: WindowSettings;
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private publishing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: OutcomeRecorderOptions) {
+    this.settings = { ...WINDOW_DEFAULTS, ...options.windows };
+    this.windows = new OutcomeWindows({ now: options.now, random: options.random }, this.settings);
+  }
+
+  get retentionMs(): number {
+    return this.settings.retentionMs;
+  }
+
+  observer(): RequestObserver {
+    return {
+      name: 'outcomes',
+      onResponse: (routed, outcome) =>
+        this.record(routed.route.name, outcome.side, { status: outcome.status, latencyMs: outcome.durationMs, cacheHit: outcome.cache === 'HIT' || outcome.cache === 'STALE' }),
+    };
+  }
+
+  /** A shadow comparison of `route`: a mismatch counts in the shadow series' error class. */
+  recordComparison(route: string, matched: boolean): void {
+    this.record(route, 'shadow', { status: matched ? 200 : 500, latencyMs: 0, cacheHit: false });
+  }
+
+  private record(route: string, series: OutcomeSeries, outcome: { status: number; latencyMs: number; cacheHit: boolean }): void {
+    const key = seriesKey(route, series);
+    this.windows.record(key, outcome);
+    this.dirty.add(key);
+  }
+
+  /** Starts publishing to the store (no-op without one). */
+  start(): void {
+    if (this.options.store === null || this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.publish(), this.options.publishEveryMs ?? 2000);
+    this.timer.unref();
+  }
+
+  /** Publishes the buckets of every series that changed since the last publish. */
+  publish(): Promise<void> {
+    const store = this.options.store;
+    if (store === null) return Promise.resolve();
+    this.publishing = this.publishing.then(async () => {
+      const keys = [...this.dirty];
+      this.dirty.clear();
+      for (const key of keys) {
+        try {
+          await store.publish(this.options.instance, key, this.windows.buckets(key), this.settings.retentionMs);
+        } catch (error) {
+          // Kept for the next round: the buckets are still here, and publishing overwrites.
+          this.dirty.add(key);
+          this.options.logger.debug('publishing outcomes failed', { series: key, cause: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    });
+    return this.publishing;
+  }
+
+  /** The window summary of one series (with its latency sample), fleet-wide when a store is configured. */
+  async series(route: string, series: OutcomeSeries, windowMs: number): Promise<{ summary: WindowSummary; scope: RouteOutcomes['scope']; degraded?: string; instances: number }> {
+    const key = seriesKey(route, series);
+    const local = this.windows.buckets(key);
+    const query = { nowMs: this.options.now(), windowMs, bucketMs: this.settings.bucketMs, random: this.options.random };
+    const store = this.options.store;
+    if (store === null) return { summary: summarizeWindow(local, query), scope: 'this-process', instances: 1 };
+    try {
+      const published = await store.read(key);
+      // This instance's own buckets come from memory (fresher than what it last published).
+      const others = published.filter((p) => p.instance !== this.options.instance);
+      const buckets: OutcomeBucket[] = [...local, ...others.map((p) => p.bucket)];
+      return { summary: summarizeWindow(buckets, query), scope: 'fleet', instances: 1 + new Set(others.map((p) => p.instance)).size };
+    } catch (error) {
+      return { summary: summarizeWindow(local, query), scope: 'this-process', degraded: `outcome store (${store.kind}) failed: ${error instanceof Error ? error.message : String(error)}`, instances: 1 };
+    }
+  }
+
+  /** Per side: requests, status classes, error rate, p50/p95/p99, cache hits; and the shadow mismatch rate. */
+  async route(route: string, windowMs: number): Promise<RouteOutcomes> {
+    const [legacy, fresh, shadow] = await Promise.all([this.series(route, 'legacy', windowMs), this.series(route, 'new', windowMs), this.series(route, 'shadow', windowMs)]);
+    const degraded = legacy.degraded ?? fresh.degraded ?? shadow.degraded;
+    const compared = shadow.summary.requests;
+    const mismatched = shadow.summary.status['5xx'];
+    return {
+      route,
+      window: { ms: windowMs, from: new Date(legacy.summary.fromMs).toISOString(), to: new Date(legacy.summary.toMs).toISOString() },
+      scope: degraded === undefined ? legacy.scope : 'this-process',
+      ...(degraded === undefined ? {} : { degraded }),
+      instances: Math.max(legacy.instances, fresh.instances, shadow.instances),
+      sides: { legacy: sideOf(legacy.summary), new: sideOf(fresh.summary) },
+      shadow: { compared, mismatched, mismatchRate: compared === 0 ? null : mismatched / compared },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.publish().catch(() => {});
+    await this.options.store?.close();
+  }
+}
+
+function sideOf(s: WindowSummary): SideOutcomes {
+  return { requests: s.requests, status: s.status, errorRate: s.errorRate, cacheHits: s.cacheHits, latencyMs: s.latencyMs };
+}
+
+function seriesKey(route: string, series: OutcomeSeries): string {
+  return `${encodeURIComponent(route)}:${series}`;
+}

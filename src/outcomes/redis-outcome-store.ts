@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import { parseBucket, type OutcomeBucket } from '../stats/outcome-bucket.js';
+import type { OutcomeStore } from './outcome-store.js';
+
+export interface RedisOutcomeStoreOptions {
+  readonly url: string;
+  readonly namespace: string;
+  /** Per-command timeout: a slow Redis degrades the fleet view to this process, never a request. */
+  readonly commandTimeoutMs: number;
+}
+
+/**
+ * Outcome buckets in Redis: one hash per series (`{ns}:outcomes:{series}`), one field per
+ * instance and slot (`{instance}@{slotStart}` → the bucket as JSON). One key per command, so the
+ * layout is cluster-safe. Publishing also drops this instance's fields that fell out of the
+ * retention, and the key expires after it, so a dead instance's buckets go away by themselves.
+ */
+export class RedisOutcomeStore implements OutcomeStore {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+
+  constructor(private readonly options: RedisOutcomeStoreOptions) {
+    this.redis = new Redis(options.url, {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    });
+    this.redis.on('error', () => {}); // surfaced per command; reconnects on its own
+  }
+
+  private key(series: string): string {
+    return `${this.options.namespace}:outcomes:${series}`;
+  }
+
+  async publish(instance: string, series: string, buckets: readonly OutcomeBucket[], retentionMs: number): Promise<void> {
+    const key = this.key(series);
+    const fields: string[] = [];
+    for (const bucket of buckets) fields.push(`${instance}@${bucket.start}`, JSON.stringify(bucket));
+    const kept = new Set(buckets.map((b) => `${instance}@${b.start}`));
+    const mine = (await this.redis.hkeys(key)).filter((f) => f.startsWith(`${instance}@`) && !kept.has(f));
+    const multi = this.redis.multi();
+    if (fields.length > 0) multi.hset(key, ...fields);
+    if (mine.length > 0) multi.hdel(key, ...mine);
+    multi.pexpire(key, retentionMs);
+    await multi.exec();
+  }
+
+  async read(series: string): Promise<{ instance: string; bucket: OutcomeBucket }[]> {
+    const all = await this.redis.hgetall(this.key(series));
+    const out: { instance: string; bucket: OutcomeBucket }[] = [];
+    for (const [field, value] of Object.entries(all)) {
+      const at = field.lastIndexOf('@');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        continue;
+      }
+      const bucket = parseBucket(parsed);
+      if (at > 0 && bucket !== null) out.push({ instance: field.slice(0, at), bucket });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    return Promise.resolve();
+  }
+}
