@@ -31,6 +31,12 @@ import { ShadowTargets } from './shadow/shadow-targets.js';
 import type { PurgeRequest } from './cache/cache-purge.js';
 import { createResponseCache, purgeContextOf, type CacheStatsSnapshot, type ResponseCacheOptions } from './cache/create-cache.js';
 import { flagsSection } from './admin/flags-section.js';
+import { answerProbe } from './admin/health-probes.js';
+import { answerMetrics } from './admin/metrics-endpoint.js';
+import { packageVersion } from './config/package-version.js';
+import { ShadowCounts } from './metrics/shadow-counts.js';
+import { switchyardMetrics } from './metrics/switchyard-metrics.js';
+import { Readiness } from './server/readiness.js';
 import { createFlagEngine, type FlagSourcesOptions } from './flags/create-flags.js';
 import type { FlagEngine } from './flags/flag-engine.js';
 
@@ -64,6 +70,10 @@ export interface SwitchyardOptions {
   readonly flagProvider?: FlagSourcesOptions['flagProvider'];
   /** Runtime changes from the admin API: Redis when `REDIS_URL` is set (every instance, kept), else this process only. */
   readonly runtimeFlags?: FlagSourcesOptions['runtimeFlags'];
+  /** Prometheus text at /_switchyard/metrics (off by default); `token`: the bearer token a scraper must send. */
+  readonly metrics?: { readonly prometheus?: boolean; readonly token?: string | null };
+  /** Shared with whoever serves the probes before Switchyard is up (the CLI); marked ready once started. */
+  readonly readiness?: Readiness;
 }
 
 export type ReloadOutcome = { readonly ok: true; readonly version: string; readonly changed: boolean } | { readonly ok: false; readonly error: ConfigError };
@@ -86,6 +96,8 @@ export interface Switchyard {
   readonly clientError: (error: Error, socket: Duplex) => void;
   readonly config: FlagsConfig;
   readonly stats: RoutingStats;
+  /** What /_switchyard/readyz answers; `markDraining()` before a graceful stop takes this instance out of load balancers. */
+  readonly readiness: Readiness;
   /** Mount lines as logged at start-up. */
   mounts(): string[];
   reload(): Promise<ReloadOutcome>;
@@ -110,8 +122,8 @@ export interface Switchyard {
 export async function createSwitchyard(options: SwitchyardOptions = {}): Promise<Switchyard> {
   const logger = options.logger ?? createConsoleLogger();
   // The same floor as the environment's SWITCHYARD_*_TOKEN (config/env-options.ts).
-  const shortTokens = (['adminToken', 'overrideToken'] as const).filter((name) => {
-    const token = options[name];
+  const shortTokens = (['adminToken', 'overrideToken', 'metricsToken'] as const).filter((name) => {
+    const token = name === 'metricsToken' ? options.metrics?.token : options[name];
     return typeof token === 'string' && token.length > 0 && token.length < MIN_TOKEN_LENGTH;
   });
   if (shortTokens.length > 0) {
@@ -143,9 +155,12 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   const shadowSettings = initial.config.settings.shadow;
   const redisUrl = process.env['REDIS_URL'];
-  const shadowStore =
+  // Counted on the way in: Prometheus needs this process's own counts, the store may hold every instance's.
+  const shadowCounts = new ShadowCounts();
+  const shadowStore = shadowCounts.wrap(
     options.shadow?.store ??
-    (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples));
+    (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples)),
+  );
   const newSideServer = new NewSideServer();
   const shadowTargets = new ShadowTargets(newSideServer, handlers);
   const shadowMirror = new ShadowMirror({
@@ -227,8 +242,32 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     flagsSection({ engine: flagEngine, config: () => snapshot.config, processKillSwitch: () => killSwitch }),
     responseCache.admin,
   ]);
+  const readiness = options.readiness ?? new Readiness();
+  const metricsToken = options.metrics?.token;
+  const metricsEndpoint = {
+    enabled: options.metrics?.prometheus ?? false,
+    token: metricsToken ? Buffer.from(metricsToken) : null,
+    collect: () => {
+      const routing = stats.snapshot();
+      return switchyardMetrics({
+        decisions: routing.routes,
+        overrides: routing.overrides,
+        cache: responseCache.stats().routes,
+        shadow: shadowCounts.snapshot(),
+        upstreams: registry.load(),
+        killSwitch: killSwitch || flagEngine.runtimeKillSwitch() !== null,
+        ready: readiness.ready,
+        version: packageVersion(),
+        flagsVersion: snapshot.config.version,
+      });
+    },
+  };
   // The admin API first, then the switch: routes can never claim paths under ADMIN_PREFIX.
   const routed = express.Router();
+  // Probes and metrics have no admin token (orchestrators and scrapers cannot hold one).
+  routed.use((req, res, next) => {
+    if (!answerProbe(req, res, readiness) && !answerMetrics(req, res, metricsEndpoint)) next();
+  });
   routed.use(ADMIN_PREFIX, adminApi);
   routed.use(switchyardSwitch.middleware);
 
@@ -242,6 +281,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   // Bounded: the runtime store and Unleash each get a start-up wait, then we serve with what we have.
   await flagEngine.start(initial.config);
+  readiness.markReady();
 
   return {
     app,
@@ -252,6 +292,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       return snapshot.config;
     },
     stats,
+    readiness,
     mounts: () => describeMounts(snapshot.config, snapshot.table),
     reload: () => {
       const done = reloading.then(reload);

@@ -1,8 +1,12 @@
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { answerProbe } from './admin/health-probes.js';
 import { createSwitchyard } from './app.js';
 import type { ServiceOptions } from './config/env-options.js';
+import { sendProblem } from './errors/problem.js';
+import { SwitchyardError } from './errors/switchyard-error.js';
 import { createConsoleLogger } from './logging/logger.js';
 import { loadHandlersModule } from './server/load-handlers.js';
+import { Readiness } from './server/readiness.js';
 import { SHUTDOWN_BUDGET_MS, type TelemetryHandle } from './telemetry/otel-sdk.js';
 
 /** From the end of the drain to exit: closing stores and clients, then the telemetry budget. */
@@ -11,10 +15,27 @@ const SHUTDOWN_DEADLINE_MS = SHUTDOWN_BUDGET_MS + 2_000;
 /**
  * The service behind the CLI (see main.ts, which starts telemetry first): start-up errors throw;
  * SIGHUP reloads flags; SIGTERM/SIGINT drain in-flight requests, flush telemetry and exit 0.
+ * The port is bound first, so probes answer from the start (readyz 503 while flags and Unleash
+ * load); readyz turns 503 again on SIGTERM so load balancers stop sending before the drain.
  */
 export async function runService(options: ServiceOptions, telemetry: TelemetryHandle | null): Promise<void> {
-  const logger = createConsoleLogger(options.logLevel);
+  const logger = createConsoleLogger(options.logLevel, options.logFormat);
   const handlers = options.handlersModule ? await loadHandlersModule(options.handlersModule) : {};
+  const readiness = new Readiness();
+  let serve = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!answerProbe(req, res, readiness)) sendProblem(res, new SwitchyardError('SWITCHYARD_STARTING', 'Switchyard is starting', { status: 503 }), {}, { 'retry-after': '1' });
+  };
+  const server = http.createServer((req, res) => serve(req, res));
+  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const base = `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`;
+  logger.debug(`starting: probes answer at ${base}/_switchyard/healthz and /_switchyard/readyz`);
+
   const switchyard = await createSwitchyard({
     flagsDir: options.flagsDir,
     handlers,
@@ -23,27 +44,24 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
     adminToken: options.adminToken,
     watch: options.watch,
     logger,
+    readiness,
+    metrics: { prometheus: options.prometheusMetrics, token: options.metricsToken },
   });
   for (const line of switchyard.mounts()) logger.info(line);
   if (options.useLegacy) logger.warn('USE_LEGACY is set: every route goes to legacy');
   if (options.overrideToken === null) logger.info('no SWITCHYARD_OVERRIDE_TOKEN: X-Switchyard-Force headers are ignored');
 
-  const server = http.createServer(switchyard.handler);
+  if (options.prometheusMetrics) logger.info(`Prometheus metrics at ${base}/_switchyard/metrics${options.metricsToken === null ? ' (no token: keep this port off public networks)' : ' (bearer token required)'}`);
   server.on('clientError', switchyard.clientError);
-  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  logger.info(`listening on http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port} (flags ${options.flagsDir}, version ${switchyard.config.version})`);
+  serve = switchyard.handler;
+  logger.info(`listening on ${base} (flags ${options.flagsDir}, version ${switchyard.config.version})`);
 
   process.on('SIGHUP', () => void switchyard.reload());
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    readiness.markDraining();
     logger.info(`${signal}: draining in-flight requests`);
     const force = setTimeout(() => server.closeAllConnections(), 10_000);
     force.unref();

@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigIssue } from '../errors/switchyard-error.js';
-import { LOG_LEVELS, type LogLevel } from '../logging/logger.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging/logger.js';
 import { DEFAULT_FLAGS_DIR, DEFAULT_HOST, DEFAULT_PORT, MIN_TOKEN_LENGTH } from './defaults.js';
 
 /** Process-level options: from the environment, overridable on the command line. */
@@ -14,7 +14,16 @@ export interface ServiceOptions {
   readonly handlersModule: string | null;
   readonly watch: boolean;
   readonly logLevel: LogLevel;
+  /** SWITCHYARD_LOG_FORMAT: `text` (default) or `json`, one object a line. */
+  readonly logFormat: LogFormat;
+  /** SWITCHYARD_METRICS=prometheus: Prometheus text at /_switchyard/metrics (off by default). */
+  readonly prometheusMetrics: boolean;
+  /** SWITCHYARD_METRICS_TOKEN: bearer token the scraper must send; null: the endpoint is open. */
+  readonly metricsToken: string | null;
 }
+
+/** Values of SWITCHYARD_METRICS: `off` (default) or `prometheus`. */
+const METRICS_VALUES = ['off', 'prometheus'] as const;
 
 const CLI_FLAGS: Record<string, keyof ServiceOptions> = {
   '--flags': 'flagsDir',
@@ -50,6 +59,9 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
   fromEnv('handlersModule', 'SWITCHYARD_HANDLERS');
   fromEnv('watch', 'SWITCHYARD_WATCH');
   fromEnv('logLevel', 'SWITCHYARD_LOG_LEVEL');
+  fromEnv('logFormat', 'SWITCHYARD_LOG_FORMAT');
+  fromEnv('prometheusMetrics', 'SWITCHYARD_METRICS');
+  fromEnv('metricsToken', 'SWITCHYARD_METRICS_TOKEN');
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -83,6 +95,14 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
     return v;
   };
 
+  function oneOf<T extends string>(key: keyof ServiceOptions, allowed: readonly T[], fallback: T): T {
+    const v = raw[key]?.value.trim().toLowerCase();
+    if (v === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    issue(key, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw[key]?.value)})`);
+    return fallback;
+  }
+
   let port = DEFAULT_PORT;
   if (raw['port']) {
     port = Number(raw['port'].value);
@@ -94,6 +114,10 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
     if (LOG_LEVELS.includes(v)) logLevel = v;
     else issue('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  const logFormat = oneOf('logFormat', LOG_FORMATS, 'text');
+  const metrics = oneOf('prometheusMetrics', METRICS_VALUES, 'off');
+  const metricsToken = token('metricsToken');
+  if (metricsToken !== null && metrics === 'off') issue('metricsToken', 'is set but SWITCHYARD_METRICS is not `prometheus`: set both to serve protected metrics');
   const options: ServiceOptions = {
     flagsDir: raw['flagsDir']?.value ?? DEFAULT_FLAGS_DIR,
     port,
@@ -104,6 +128,9 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
     handlersModule: raw['handlersModule']?.value ?? null,
     watch: bool('watch', true),
     logLevel,
+    logFormat,
+    prometheusMetrics: metrics === 'prometheus',
+    metricsToken,
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(options);

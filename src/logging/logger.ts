@@ -1,3 +1,5 @@
+import { jsonLogLine } from './json-line.js';
+
 /** The few log calls Switchyard makes; pass your own (pino, winston…) or use the console one. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -9,12 +11,15 @@ export interface Logger {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
-export function createConsoleLogger(level: LogLevel = 'info'): Logger {
+/** `text` for people at a terminal; `json` (SWITCHYARD_LOG_FORMAT=json): one object a line for log shippers. */
+export type LogFormat = 'text' | 'json';
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
+export function createConsoleLogger(level: LogLevel = 'info', format: LogFormat = 'text'): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const write = (at: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>): void => {
     if (LOG_LEVELS.indexOf(at) < threshold) return;
-    const suffix = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
-    const line = `switchyard ${at}: ${message}${suffix}\n`;
+    const line = format === 'json' ? jsonLogLine(at, message, fields) : textLogLine(at, message, fields);
     if (at === 'error' || at === 'warn') process.stderr.write(line);
     else process.stdout.write(line);
   };
@@ -24,6 +29,11 @@ export function createConsoleLogger(level: LogLevel = 'info'): Logger {
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
   };
+}
+
+function textLogLine(level: string, message: string, fields?: Record<string, unknown>): string {
+  const suffix = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+  return `switchyard ${level}: ${message}${suffix}\n`;
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -115,9 +115,10 @@ describe('CLI', () => {
     const env = await runCli(['--port', '0'], { USE_LEGACY: 'maybe' }).done;
     assert.equal(env.code, 1);
     assert.match(env.stderr, /<env>: USE_LEGACY: must be true, false, 1 or 0/);
+    // Wrong usage is not a configuration problem: exit 2 with the help text (test/integration/cli-commands.test.ts).
     const opt = await runCli(['--colour']).done;
-    assert.equal(opt.code, 1);
-    assert.match(opt.stderr, /<argv>: --colour: unknown option/);
+    assert.equal(opt.code, 2);
+    assert.match(opt.stderr, /unknown option `--colour`[^]*Usage:/);
   });
 
   it('starts from a flags directory, logs every mount, serves, and drains on SIGTERM', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { handlers } from '../../examples/new-handlers.js';
 import { compileFlags } from '../../src/config/validate-flags.js';
 import { readServiceOptions } from '../../src/config/env-options.js';
 import { ConfigError, formatConfigIssue } from '../../src/errors/switchyard-error.js';
@@ -116,7 +117,7 @@ describe('flags validation: every class of error names file, field (and line) an
 
   it('the shipped flags/ validate with the example handlers', () => {
     const files = ['flags/upstreams.yaml', 'flags/routes.yaml'].map((file) => ({ file, text: readFileSync(file, 'utf8') }));
-    const result = compileFlags(files, { handlerNames: new Set(['hello', 'user', 'health']) });
+    const result = compileFlags(files, { handlerNames: new Set(Object.keys(handlers)) });
     assert.ok(result.ok, result.ok ? '' : result.issues.map(formatConfigIssue).join('\n'));
   });
 
@@ -128,7 +129,7 @@ describe('flags validation: every class of error names file, field (and line) an
 describe('service options from env and CLI', () => {
   it('reads defaults', () => {
     const o = readServiceOptions({});
-    assert.deepEqual({ ...o }, { flagsDir: 'flags', port: 8080, host: '0.0.0.0', useLegacy: false, overrideToken: null, adminToken: null, handlersModule: null, watch: true, logLevel: 'info' });
+    assert.deepEqual({ ...o }, { flagsDir: 'flags', port: 8080, host: '0.0.0.0', useLegacy: false, overrideToken: null, adminToken: null, handlersModule: null, watch: true, logLevel: 'info', logFormat: 'text', prometheusMetrics: false, metricsToken: null });
     assert.ok(Object.isFrozen(o));
   });
   it('USE_LEGACY accepts true/false/1/0 and refuses anything else, naming the variable', () => {
@@ -146,5 +147,15 @@ describe('service options from env and CLI', () => {
     bad({ PORT: '70000' }, [], /<env>: PORT: must be an integer from 0 to 65535/);
     bad({ SWITCHYARD_OVERRIDE_TOKEN: 'short' }, [], /SWITCHYARD_OVERRIDE_TOKEN: must be at least 16 characters/);
     bad({ SWITCHYARD_LOG_LEVEL: 'loud' }, [], /SWITCHYARD_LOG_LEVEL: must be one of/);
+    bad({ SWITCHYARD_LOG_FORMAT: 'yaml' }, [], /<env>: SWITCHYARD_LOG_FORMAT: must be one of text, json \(got "yaml"\)/);
+    bad({ SWITCHYARD_METRICS: 'statsd' }, [], /<env>: SWITCHYARD_METRICS: must be one of off, prometheus \(got "statsd"\)/);
+    bad({ SWITCHYARD_METRICS: 'prometheus', SWITCHYARD_METRICS_TOKEN: 'short' }, [], /SWITCHYARD_METRICS_TOKEN: must be at least 16 characters/);
+    bad({ SWITCHYARD_METRICS_TOKEN: 'a-long-enough-metrics-token' }, [], /SWITCHYARD_METRICS_TOKEN: is set but SWITCHYARD_METRICS is not `prometheus`/);
+  });
+  it('reads the log format and the metrics switch', () => {
+    const o = readServiceOptions({ SWITCHYARD_LOG_FORMAT: 'JSON', SWITCHYARD_METRICS: 'prometheus', SWITCHYARD_METRICS_TOKEN: 'a-long-enough-metrics-token' });
+    assert.equal(o.logFormat, 'json');
+    assert.equal(o.prometheusMetrics, true);
+    assert.equal(o.metricsToken, 'a-long-enough-metrics-token');
   });
 });
