@@ -13,6 +13,9 @@ import { MIN_TOKEN_LENGTH } from './config/defaults.js';
 import { createClientErrorHandler } from './server/client-error.js';
 import { describeMounts } from './server/describe-mounts.js';
 import { RequestObservers } from './pipeline/observers.js';
+import { OutcomeRecorder } from './outcomes/outcome-recorder.js';
+import type { OutcomeStore } from './outcomes/outcome-store.js';
+import { RedisOutcomeStore } from './outcomes/redis-outcome-store.js';
 import type { RequestObserver } from './pipeline/routed-request.js';
 import { telemetryObserver } from './telemetry/routing-telemetry.js';
 import { RoutingStats } from './server/routing-stats.js';
@@ -62,7 +65,12 @@ export interface SwitchyardOptions {
   readonly shadow?: { readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number; readonly loopUtilization?: () => number };
   /** Response cache for routes with a `cache` block: Redis when `REDIS_URL` is set, else memory. */
   readonly cache?: ResponseCacheOptions;
-  /** More request observers (after stats, telemetry and the shadow mirror): see pipeline/routed-request.ts. */
+  /**
+   * Outcome recording: Redis (REDIS_URL) for a fleet view, else this process; `store: null` forces
+   * this process only. Clock, randomness and the instance id are injectable.
+   */
+  readonly outcomes?: { readonly store?: OutcomeStore | null; readonly now?: () => number; readonly random?: () => number; readonly instance?: string; readonly publishEveryMs?: number };
+  /** More request observers (after stats, telemetry, the shadow mirror and outcomes): see pipeline/routed-request.ts. */
   readonly observers?: readonly RequestObserver[];
   /** Unleash as the flag source: default from UNLEASH_* (UNLEASH_URL turns it on); null: off. */
   readonly unleash?: FlagSourcesOptions['unleash'];
@@ -161,6 +169,16 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     options.shadow?.store ??
     (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples)),
   );
+  // Outcomes per route and side: the data a canary controller and a dashboard read.
+  const outcomes = new OutcomeRecorder({
+    now: options.outcomes?.now ?? Date.now,
+    random: options.outcomes?.random ?? Math.random,
+    logger,
+    store: options.outcomes?.store !== undefined ? options.outcomes.store : redisUrl ? new RedisOutcomeStore({ url: redisUrl, namespace: shadowSettings.namespace, commandTimeoutMs: 500 }) : null,
+    instance: options.outcomes?.instance ?? `${process.pid}-${randomUUID().slice(0, 8)}`,
+    ...(options.outcomes?.publishEveryMs === undefined ? {} : { publishEveryMs: options.outcomes.publishEveryMs }),
+  });
+  outcomes.start();
   const newSideServer = new NewSideServer();
   const shadowTargets = new ShadowTargets(newSideServer, handlers);
   const shadowMirror = new ShadowMirror({
@@ -170,11 +188,12 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     random: options.shadow?.random ?? Math.random,
     loopUtilization: options.shadow?.loopUtilization ?? createLoopUtilization(),
     logger,
+    onCompared: (route, matched) => outcomes.recordComparison(route, matched),
   });
 
   // Registered once, in order: whatever watches routed requests (stats, telemetry, the shadow
   // mirror, the embedding app's own) plugs in here the same way.
-  const observers = new RequestObservers(logger).add(stats.observer()).add(telemetryObserver()).add(shadowMirror.observer());
+  const observers = new RequestObservers(logger).add(stats.observer()).add(telemetryObserver()).add(shadowMirror.observer()).add(outcomes.observer());
   for (const observer of options.observers ?? []) observers.add(observer);
 
   const switchyardSwitch = createSwitch({
@@ -237,6 +256,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       stats,
       upstreamLoad: () => registry.load(),
       effective: (route) => flagEngine.routeState(route, killSwitch),
+      outcomes,
     }),
     shadowSection(shadowStore, () => snapshot.config),
     flagsSection({ engine: flagEngine, config: () => snapshot.config, processKillSwitch: () => killSwitch }),
@@ -316,6 +336,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       shadowTargets.close();
       await newSideServer.close();
       await shadowStore.close();
+      await outcomes.close();
       await reloading;
       await flagEngine.close();
       await responseCache.close();

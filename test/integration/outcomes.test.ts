@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Request, Response } from 'express';
+import supertest from 'supertest';
+import { request } from '../support/http-client.js';
+import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
+
+/**
+ * Outcomes per route and side, against real gunicorn Flask and a private redis-server: what the
+ * admin API reports must match what clients received, across two instances sharing Redis, and
+ * degrade to this process (never a client error) when Redis goes away.
+ */
+const ADMIN = 'outcomes-admin-token-0123456789';
+let flask: LegacyServer;
+let redis: RedisServer;
+
+const handlers = {
+  fast: (_req: Request, res: Response) => void res.json({ ok: true }),
+  failing: (_req: Request, res: Response) => void res.status(503).json({ ok: false }),
+};
+
+const flags = () => `
+upstreams:
+  flask: { url: "${flask.url}" }
+routes:
+  - name: mixed
+    path: /status/*
+    legacy: { upstream: flask }
+    new: { handler: failing }
+    mode: legacy
+  - name: split
+    path: /hello
+    legacy: { upstream: flask }
+    new: { handler: fast }
+    mode: rollout
+    rollout: { percentage: 50 }
+  - name: cached
+    path: /c/*
+    legacy: { upstream: flask, stripPrefix: /c }
+    cache: {}
+`;
+
+async function instance(redisUrl: string | null, name: string): Promise<Listening> {
+  return listen({
+    flags: flagsText(flags()),
+    handlers,
+    adminToken: ADMIN,
+    logger: captureLogger(),
+    cache: { redisUrl: null },
+    outcomes: redisUrl === null ? { store: null, instance: name } : { instance: name, publishEveryMs: 100 },
+  });
+}
+
+interface SideView {
+  requests: number;
+  status: Record<string, number>;
+  errorRate: number | null;
+  cacheHits: number;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+}
+interface Outcomes {
+  scope: string;
+  instances: number;
+  degraded?: string;
+  detail?: string;
+  window: { ms: number };
+  sides: { legacy: SideView; new: SideView };
+}
+
+const outcomesOf = async (sy: Listening, route: string, window = '5m') => {
+  const res = await supertest(sy.url).get(`/_switchyard/routes/${route}/outcomes?window=${window}`).set('Authorization', `Bearer ${ADMIN}`);
+  return { status: res.status, body: res.body as Outcomes };
+};
+
+before(async () => {
+  flask = await startFlask({ workers: 2 });
+  redis = await startRedis();
+});
+after(async () => {
+  await flask?.stop();
+  await redis?.stop();
+});
+
+describe('outcomes per route and side', () => {
+  let a: Listening;
+  let b: Listening;
+  const savedUrl = process.env['REDIS_URL'];
+  before(async () => {
+    // The outcome store follows REDIS_URL, as in production.
+    process.env['REDIS_URL'] = redis.url;
+    try {
+      [a, b] = await Promise.all([instance(redis.url, 'instance-a'), instance(redis.url, 'instance-b')]);
+    } finally {
+      if (savedUrl === undefined) delete process.env['REDIS_URL'];
+      else process.env['REDIS_URL'] = savedUrl;
+    }
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('200 requests of a known mix over two instances: the counts match what clients received, fleet-wide', async () => {
+    const plan: string[] = [];
+    for (let i = 0; i < 200; i++) plan.push(i % 10 === 0 ? '/status/503' : i % 10 === 1 ? '/status/404' : i % 10 === 2 ? '/status/302' : '/status/200');
+    const received: number[] = [];
+    for (let i = 0; i < plan.length; i += 20) {
+      const batch = plan.slice(i, i + 20);
+      const replies = await Promise.all(batch.map((path, j) => request((i + j) % 2 === 0 ? a.url : b.url, path)));
+      received.push(...replies.map((r) => r.status));
+    }
+    await delay(400); // both have published
+    const count = (lo: number) => received.filter((s) => s >= lo && s < lo + 100).length;
+    for (const sy of [a, b]) {
+      const { status, body } = await outcomesOf(sy, 'mixed');
+      assert.equal(status, 200);
+      assert.equal(body.scope, 'fleet');
+      assert.equal(body.instances, 2);
+      const legacy = body.sides.legacy;
+      assert.equal(legacy.requests, 200);
+      assert.deepEqual(legacy.status, { '2xx': count(200), '3xx': count(300), '4xx': count(400), '5xx': count(500), other: 0 });
+      assert.equal(legacy.errorRate, count(500) / 200);
+      const l = legacy.latencyMs;
+      assert.ok(l !== null && l.p50 > 0 && l.p50 <= l.p95 && l.p95 <= l.p99);
+      assert.equal(body.sides.new.requests, 0);
+      assert.equal(body.sides.new.errorRate, null);
+    }
+  });
+
+  it('per side: a 50% split counts each side, cache hits are counted', async () => {
+    for (let i = 0; i < 40; i++) await request(a.url, '/hello', { headers: { 'x-user-id': `user-${i}` } });
+    await request(a.url, '/c/cacheable?t=outcomes');
+    await request(a.url, '/c/cacheable?t=outcomes');
+    await delay(300);
+    const { body } = await outcomesOf(b, 'split');
+    assert.equal(body.sides.legacy.requests + body.sides.new.requests, 40);
+    assert.ok(body.sides.legacy.requests > 0 && body.sides.new.requests > 0);
+    const cached = await outcomesOf(b, 'cached');
+    assert.equal(cached.body.sides.legacy.requests, 2);
+    assert.equal(cached.body.sides.legacy.cacheHits, 1);
+  });
+
+  it('bad input: unknown route 404, bad or too long window 400, all problem+json; no token 401', async () => {
+    const unknown = await outcomesOf(a, 'nope');
+    assert.equal(unknown.status, 404);
+    for (const window of ['abc', '5x', '0s', '16m', '-1m']) {
+      const bad = await outcomesOf(a, 'mixed', window);
+      assert.equal(bad.status, 400, window);
+      assert.match(String(bad.body.detail), /window/);
+    }
+    const res = await supertest(a.url).get('/_switchyard/routes/mixed/outcomes?window=5m&window=1m').set('Authorization', `Bearer ${ADMIN}`);
+    assert.equal(res.status, 400);
+    assert.match(res.headers['content-type'] ?? '', /problem\+json/);
+    await supertest(a.url).get('/_switchyard/routes/mixed/outcomes').expect(401);
+  });
+
+  it('Redis down: clients are served, outcomes degrade to this process and say so', async () => {
+    await redis.kill();
+    const reply = await request(a.url, '/status/200');
+    assert.equal(reply.status, 200);
+    const { status, body } = await outcomesOf(a, 'mixed');
+    assert.equal(status, 200);
+    assert.equal(body.scope, 'this-process');
+    assert.match(String(body.degraded), /outcome store \(redis\) failed/);
+    assert.ok(body.sides.legacy.requests >= 100, 'this process still counts its own');
+  });
+});
+
+describe('outcomes without Redis', () => {
+  it('this process only, and the answer says so', async () => {
+    const sy = await instance(null, 'solo');
+    try {
+      await request(sy.url, '/status/500');
+      const { body } = await outcomesOf(sy, 'mixed', '30s');
+      assert.equal(body.scope, 'this-process');
+      assert.equal(body.degraded, undefined);
+      assert.equal(body.sides.legacy.requests, 1);
+      assert.equal(body.sides.legacy.status['5xx'], 1);
+      assert.equal(body.window.ms, 30_000);
+    } finally {
+      await sy.close();
+    }
+  });
+});
