@@ -1,6 +1,7 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { IDLE_SOCKET_MS } from './idle-sockets.js';
 import { forwardInterim } from './interim-response.js';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { UpstreamConfig } from '../config/types.js';
@@ -41,7 +42,8 @@ export function createUpstreamProxy(config: UpstreamConfig, logger: Logger, limi
   const isHttps = config.url.startsWith('https:');
   // The limiter is the one bound on concurrency: the agent must never queue a request itself,
   // because its queue has no size limit and no timer.
-  const agentOptions = { keepAlive: config.keepAlive, maxSockets: Infinity, maxFreeSockets: config.maxInFlight, scheduling: 'lifo' as const };
+  // Idle pooled connections are closed before the backend closes them (see idle-sockets.ts).
+  const agentOptions = { keepAlive: config.keepAlive, maxSockets: Infinity, maxFreeSockets: config.maxInFlight, scheduling: 'lifo' as const, timeout: IDLE_SOCKET_MS };
   const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const basePath = new URL(config.url).pathname.replace(/\/+$/, '');
   const routeOf = new WeakMap<IncomingMessage, string>();

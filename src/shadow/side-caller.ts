@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { SwitchyardError } from '../errors/switchyard-error.js';
+import { IDLE_SOCKET_MS } from '../proxy/idle-sockets.js';
 import type { ComparableResponse } from './response-diff.js';
 
 export class ShadowTimeoutError extends SwitchyardError {
@@ -32,7 +33,8 @@ export class SideCaller {
 
   constructor(baseUrl: string) {
     this.base = new URL(baseUrl);
-    const options = { keepAlive: true, maxFreeSockets: 8 };
+    // Idle connections closed before the backend closes them (see IDLE_SOCKET_MS): no reuse race.
+    const options = { keepAlive: true, maxFreeSockets: 8, timeout: IDLE_SOCKET_MS };
     this.agent = this.base.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
   }
 

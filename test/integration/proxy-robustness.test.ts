@@ -139,6 +139,45 @@ describe('connection management', () => {
   });
 });
 
+describe('pooled upstream connections', () => {
+  it('an idle pooled connection is closed by Switchyard before the backend would close it (no reuse race → no 502)', async () => {
+    // A backend that closes idle keep-alive connections after 1.6 s, as gunicorn gthread does after 2 s.
+    const sockets = new Set<net.Socket>();
+    const backend = http.createServer((_req, res) => res.end('ok'));
+    backend.keepAliveTimeout = 1600;
+    backend.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const { port } = backend.address() as net.AddressInfo;
+    const sy = await listen({ flags: flagsText(`
+upstreams:
+  idle: { url: "http://127.0.0.1:${port}" }
+routes:
+  - name: idle
+    path: /idle/*
+    legacy: { upstream: idle, stripPrefix: /idle }
+`), logger: captureLogger() });
+    try {
+      const get = () => new Promise<number>((resolve, reject) => http.get(`${sy.url}/idle/x`, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject));
+      assert.equal(await get(), 200);
+      assert.equal(sockets.size, 1, 'kept alive for reuse');
+      await new Promise((r) => setTimeout(r, 1300));
+      assert.equal(sockets.size, 0, 'closed by Switchyard after 1 s idle, before the backend’s 1.6 s');
+      // Requests at the backend's idle boundary: each one on a fresh or a young connection.
+      for (let i = 0; i < 4; i++) {
+        assert.equal(await get(), 200);
+        await new Promise((r) => setTimeout(r, 1550 + i * 20));
+      }
+    } finally {
+      await sy.close();
+      backend.closeAllConnections();
+      backend.close();
+    }
+  });
+});
+
 describe('requests Node cannot parse', () => {
   it('a malformed header is a problem+json 400, then the connection is closed', async () => {
     const { text, closedByServer } = await rawExchange('GET /flask/hello HTTP/1.1\r\nHost: example.test\r\nBad Header: x\r\n\r\n', 3_000);
