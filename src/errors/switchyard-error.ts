@@ -1,12 +1,14 @@
+import type { ErrorCode } from './error-codes.js';
+
 /**
  * One base class for every error Switchyard raises on purpose. `code` is stable (safe to match on
  * in logs and alerts); `status` is the HTTP status a client sees when the error reaches one.
  */
 export class SwitchyardError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
 
-  constructor(code: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -67,7 +69,7 @@ export class UpstreamOverloadedError extends SwitchyardError {
 
 /** A malformed request (bad path, bad override header): 400. */
 export class BadRequestError extends SwitchyardError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message, { status: 400 });
   }
 }
