@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Makes `npm test`, `npm run demo` and `npm run bench` work on a fresh clone: installs the npm
-// packages when node_modules is missing or older than the lockfile, and (with --python) checks
-// that Debian's Flask, Django and gunicorn are there, saying exactly how to get them if not.
+// Makes `npm test`, `npm run demo` and `npm run bench` work on a fresh clone of a Debian machine:
+// installs the npm packages when node_modules is missing or older than the lockfile, and the
+// Debian packages the examples and tests run (--python: Flask, Django, gunicorn; --redis:
+// redis-server; --test: the Prometheus parser the metrics test checks with). As root, or with
+// password-less sudo, it installs what is missing and says what; otherwise it prints the exact
+// command and exits 1. --dry-run says what it would run and changes nothing.
 // Plain Node with no dependencies: it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -9,28 +12,107 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const lock = path.join(root, 'package-lock.json');
-const installed = path.join(root, 'node_modules', '.package-lock.json');
+const args = new Set(process.argv.slice(2));
+const dryRun = args.has('--dry-run');
 
-if (!existsSync(installed) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs)) {
-  console.error('switchyard: installing npm packages (npm ci)…');
-  execFileSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+function ensureNpmPackages() {
+  const lock = path.join(root, 'package-lock.json');
+  const installed = path.join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(installed) && !(existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs)) return;
+  const command = [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'];
+  console.error(`switchyard: ${dryRun ? 'would install' : 'installing'} npm packages (npm ${command.join(' ')})…`);
+  if (!dryRun) execFileSync('npm', command, { cwd: root, stdio: 'inherit' });
 }
 
-if (process.argv.includes('--python')) {
-  const candidates = [process.env.SWITCHYARD_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
-  const ok = candidates.some((python) => spawnSync(python, ['-c', 'import flask, django, gunicorn'], { stdio: 'ignore' }).status === 0);
-  if (process.argv.includes('--redis') && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    console.error('switchyard: the cache, shadow and flag tests start private Redis servers and need redis-server:\n    sudo apt-get install -y redis-server');
-    process.exit(1);
-  }
-  if (!ok) {
-    console.error(
-      'switchyard: the legacy example apps need Flask, Django and gunicorn for Debian\'s python3, and none of\n' +
-        `  ${candidates.join(', ')} can import them. Install them with:\n` +
-        '    sudo apt-get update && sudo apt-get install -y python3-flask python3-django gunicorn\n' +
-        '  (or point SWITCHYARD_PYTHON at an interpreter that has them).',
-    );
-    process.exit(1);
-  }
+/**
+ * The interpreter the legacy apps run on: SWITCHYARD_PYTHON alone when set (the operator chose
+ * it), else Debian's /usr/bin/python3 or `python3` on PATH.
+ */
+/** @returns {string[]} */
+function pythonCandidates() {
+  const chosen = process.env.SWITCHYARD_PYTHON;
+  return chosen ? [chosen] : ['/usr/bin/python3', 'python3'];
 }
+
+/** @param {string[]} modules */
+function canImport(modules) {
+  return pythonCandidates().some((python) => spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0);
+}
+
+/** Like test/support/redis-server.ts: SWITCHYARD_REDIS_SERVER alone when set, else the usual places. */
+function hasRedisServer() {
+  const chosen = process.env.SWITCHYARD_REDIS_SERVER;
+  const candidates = chosen ? [chosen] : ['/usr/bin/redis-server', 'redis-server'];
+  return candidates.some((binary) => spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0);
+}
+
+/** What each package is for, said when installing it. */
+/** @type {Record<string, string>} */
+const NEEDED_FOR = {
+  'python3-flask': 'the legacy example apps under gunicorn',
+  'python3-django': 'the legacy example apps under gunicorn',
+  gunicorn: 'the legacy example apps under gunicorn',
+  'redis-server': 'private Redis servers on free ports (never a shared one)',
+  'python3-prometheus-client': "the metrics test parses /_switchyard/metrics with Prometheus' own parser",
+};
+
+/** @returns {string[]} */
+function missingDebianPackages() {
+  /** @type {string[]} */
+  const wanted = [];
+  if (args.has('--python')) {
+    // Named one by one, so a machine with Flask but no Django installs only Django.
+    for (const [module, pkg] of [['flask', 'python3-flask'], ['django', 'python3-django'], ['gunicorn', 'gunicorn']]) if (!canImport([module])) wanted.push(pkg);
+  }
+  if (args.has('--redis') && !hasRedisServer()) wanted.push('redis-server');
+  if (args.has('--test') && !canImport(['prometheus_client'])) wanted.push('python3-prometheus-client');
+  return wanted;
+}
+
+/**
+ * How apt-get can be run here: directly as root, through password-less sudo, or not at all.
+ * @returns {{ prefix: string[] } | null}
+ */
+function privilege() {
+  if (typeof process.getuid === 'function' && process.getuid() === 0) return { prefix: [] };
+  if (spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return { prefix: ['sudo', '-n'] };
+  return null;
+}
+
+/** @param {string[]} packages */
+function installDebianPackages(packages) {
+  const why = [...new Set(packages.map((p) => NEEDED_FOR[p]))].join('; ');
+  const manual = `sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y ${packages.join(' ')}`;
+  const how = privilege();
+  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (how === null || !hasApt) {
+    const reason = hasApt ? 'not root and sudo needs a password' : 'apt-get is not available here';
+    console.error(`switchyard: missing Debian packages: ${packages.join(', ')} (${why}).\n  Cannot install them (${reason}). Run:\n    ${manual}`);
+    if (pythonCandidates()[0] === process.env.SWITCHYARD_PYTHON) console.error(`  (or install Flask, Django and gunicorn into SWITCHYARD_PYTHON=${process.env.SWITCHYARD_PYTHON})`);
+    process.exit(1);
+  }
+  /** @param {string[]} rest */
+  const apt = (...rest) => [...how.prefix, 'apt-get', ...rest];
+  const steps = [apt('update', '-qq'), apt('install', '-y', ...packages)];
+  console.error(`switchyard: ${dryRun ? 'would install' : 'installing'} from Debian: ${packages.join(', ')} (${why})`);
+  for (const step of steps) {
+    console.error(`  ${dryRun ? 'would run' : 'running'}: ${step.join(' ')}`);
+    if (dryRun) continue;
+    const run = spawnSync(step[0], step.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (run.status !== 0) {
+      console.error(`switchyard: \`${step.join(' ')}\` failed (exit ${run.status ?? run.signal}). Run it yourself:\n    ${manual}`);
+      process.exit(1);
+    }
+  }
+  if (dryRun) return;
+  const still = missingDebianPackages();
+  if (still.length > 0) {
+    console.error(`switchyard: still missing after the install: ${still.join(', ')}${process.env.SWITCHYARD_PYTHON ? ` (SWITCHYARD_PYTHON=${process.env.SWITCHYARD_PYTHON} is checked, not Debian's python3)` : ''}`);
+    process.exit(1);
+  }
+  console.error(`switchyard: installed ${packages.join(', ')}`);
+}
+
+ensureNpmPackages();
+const missing = missingDebianPackages();
+if (missing.length > 0) installDebianPackages(missing);
