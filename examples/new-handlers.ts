@@ -24,6 +24,25 @@ export const handlers: Record<string, NewHandler> = {
     res.json({ id, name: `user-${id}`, source: 'switchyard' });
   },
 
+  /**
+   * Flask: GET /catalog, ported — with one real bug for the shadow diff to find: the price is
+   * rounded differently (9.99, legacy says 10.0). The timestamps differ on every call on both
+   * sides; the noise cancelling tells them apart from the price.
+   */
+  catalog: (_req, res) => {
+    const now = Date.now() / 1000;
+    res.json({
+      items: [
+        { id: 1, name: 'anvil', updated_at: now },
+        { id: 2, name: 'rope', updated_at: now },
+      ],
+      tags: ['tools', 'outdoor', 'sale'],
+      price: 9.99,
+      total: 2,
+      generated_at: now,
+    });
+  },
+
   /** Brand-new endpoint with no legacy counterpart. */
   health: (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

@@ -563,6 +563,29 @@ def respond(name):
     return resp
 
 
+# --------------------------------------------------------------------------
+# Demo fixture (npm run demo): a slow report that may be shared. Switchyard's
+# response cache serves it, so only the first call of each 30 s waits.
+# --------------------------------------------------------------------------
+
+REPORT_BUILD_SECONDS = 1.5
+
+
+@app.get("/report")
+def report():
+    """Takes REPORT_BUILD_SECONDS to build; public, max-age=30 (one copy per ?region=)."""
+    time.sleep(REPORT_BUILD_SECONDS)
+    region = request.args.get("region", "all")
+    resp = jsonify({
+        "region": region,
+        "built_at": time.time(),
+        "build_seconds": REPORT_BUILD_SECONDS,
+        "rows": [{"day": d, "orders": 100 + d * 7} for d in range(1, 8)],
+    })
+    resp.headers["Cache-Control"] = "public, max-age=30"
+    return resp
+
+
 # Order matters: ProxyFix runs first and rewrites the environ (SCRIPT_NAME,
 # HTTP_HOST, wsgi.url_scheme, REMOTE_ADDR); HitCounter then sees PATH_INFO,
 # which ProxyFix leaves untouched.
