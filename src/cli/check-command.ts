@@ -1,6 +1,5 @@
-import { ConfigError } from '../errors/switchyard-error.js';
 import { plural, problemLines, warningLines, type CommandOutput } from './command-output.js';
-import { checkFlagsDir, flagsDirOf } from './flags-dir-check.js';
+import { checkFlagsDirOrReport, flagsDirOf } from './flags-dir-check.js';
 
 /**
  * `switchyard check`: the start-up validation without starting. Valid → exit 0 and one line on
@@ -9,13 +8,8 @@ import { checkFlagsDir, flagsDirOf } from './flags-dir-check.js';
  */
 export async function runCheck(options: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Promise<CommandOutput> {
   const { flagsDir, handlersModule } = flagsDirOf(options, env);
-  let check;
-  try {
-    check = await checkFlagsDir(flagsDir, handlersModule);
-  } catch (error) {
-    if (error instanceof ConfigError) return { code: 1, stdout: [], stderr: problemLines(error.issues) };
-    throw error;
-  }
+  const check = await checkFlagsDirOrReport(flagsDir, handlersModule);
+  if ('code' in check) return check;
   const { result, files } = check;
   if (!result.ok) return { code: 1, stdout: [], stderr: [...warningLines(result.warnings), ...problemLines(result.issues)] };
   const { config } = result;

@@ -1,4 +1,6 @@
 import { readFlagsDir } from '../config/flags-files.js';
+import { ConfigError } from '../errors/switchyard-error.js';
+import { problemLines, type CommandOutput } from './command-output.js';
 import { compileFlags, type CompileResult, type FlagsFileText } from '../config/validate-flags.js';
 
 import { loadHandlersModule } from '../server/load-handlers.js';
@@ -38,3 +40,13 @@ export async function checkFlagsDir(flagsDir: string, handlersModule: string | n
   return { flagsDir, files, result: compileFlags(files, { handlerNames }), handlersChecked: handlersModule !== null };
 }
 
+
+/** `checkFlagsDir` for a command: an unreadable directory or handlers module is already its exit-1 output. */
+export async function checkFlagsDirOrReport(flagsDir: string, handlersModule: string | null): Promise<FlagsDirCheck | CommandOutput> {
+  try {
+    return await checkFlagsDir(flagsDir, handlersModule);
+  } catch (error) {
+    if (error instanceof ConfigError) return { code: 1, stdout: [], stderr: problemLines(error.issues) };
+    throw error;
+  }
+}

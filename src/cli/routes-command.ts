@@ -1,6 +1,5 @@
-import { ConfigError } from '../errors/switchyard-error.js';
 import { plural, problemLines, warningLines, type CommandOutput } from './command-output.js';
-import { checkFlagsDir, flagsDirOf } from './flags-dir-check.js';
+import { checkFlagsDirOrReport, flagsDirOf } from './flags-dir-check.js';
 import { formatRows, rowsOfInvalid, rowsOfTable } from './route-rows.js';
 
 /**
@@ -11,13 +10,8 @@ import { formatRows, rowsOfInvalid, rowsOfTable } from './route-rows.js';
  */
 export async function runRoutes(options: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Promise<CommandOutput> {
   const { flagsDir, handlersModule } = flagsDirOf(options, env);
-  let check;
-  try {
-    check = await checkFlagsDir(flagsDir, handlersModule);
-  } catch (error) {
-    if (error instanceof ConfigError) return { code: 1, stdout: [], stderr: problemLines(error.issues) };
-    throw error;
-  }
+  const check = await checkFlagsDirOrReport(flagsDir, handlersModule);
+  if ('code' in check) return check;
   const { result, files } = check;
   if (!result.ok) {
     const rows = rowsOfInvalid(files, result.issues);

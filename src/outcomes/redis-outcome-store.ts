@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createFailFastRedis } from '../redis/redis-fail-fast.js';
 import { parseBucket, type OutcomeBucket } from '../stats/outcome-bucket.js';
 import type { OutcomeStore } from './outcome-store.js';
 
@@ -20,14 +21,7 @@ export class RedisOutcomeStore implements OutcomeStore {
   private readonly redis: Redis;
 
   constructor(private readonly options: RedisOutcomeStoreOptions) {
-    this.redis = new Redis(options.url, {
-      lazyConnect: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
-      retryStrategy: (times) => Math.min(times * 200, 2_000),
-    });
-    this.redis.on('error', () => {}); // surfaced per command; reconnects on its own
+    this.redis = createFailFastRedis(options.url, options.commandTimeoutMs);
   }
 
   private key(series: string): string {

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createFailFastRedis } from '../redis/redis-fail-fast.js';
 import { emptySkips, SKIP_REASONS, type ComparisonRecord, type RouteShadowCounts, type ShadowResultStore, type ShadowSample, type SkipReason } from './shadow-store.js';
 
 export interface RedisShadowStoreOptions {
@@ -18,14 +19,7 @@ export class RedisShadowStore implements ShadowResultStore {
   private readonly redis: Redis;
 
   constructor(private readonly options: RedisShadowStoreOptions) {
-    this.redis = new Redis(options.url, {
-      lazyConnect: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
-      retryStrategy: (times) => Math.min(times * 200, 2_000),
-    });
-    this.redis.on('error', () => {}); // surfaced per command; reconnects on its own
+    this.redis = createFailFastRedis(options.url, options.commandTimeoutMs);
   }
 
   /**
