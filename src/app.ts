@@ -156,7 +156,6 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const responseCache = createResponseCache(options.cache ?? {}, process.env, initial.config.settings.cache, logger, () => purgeContextOf(snapshot));
   registry.commit(new Map(initial.proxies));
   let snapshot: RuntimeSnapshot = initial;
-  let killSwitch = options.useLegacy ?? false;
   const stats = new RoutingStats();
   const stopObserving = observeUpstreams(() => registry.load());
   const stopCountingCache = responseCache.layer.stats.onCount(countCacheOutcome);
@@ -198,7 +197,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   const switchyardSwitch = createSwitch({
     current: () => snapshot,
-    killSwitch: () => killSwitch || flagEngine.runtimeKillSwitch() !== null,
+    killSwitch: () => flagEngine.killSwitchOn(),
     flags: flagEngine,
     overrideToken: options.overrideToken ? Buffer.from(options.overrideToken) : null,
     handlers,
@@ -252,14 +251,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const adminApi = createAdminApi(options.adminToken ? Buffer.from(options.adminToken) : null, [
     routesSection({
       config: () => snapshot.config,
-      killSwitch: () => killSwitch || flagEngine.runtimeKillSwitch() !== null,
+      killSwitch: () => flagEngine.killSwitchOn(),
       stats,
       upstreamLoad: () => registry.load(),
-      effective: (route) => flagEngine.routeState(route, killSwitch),
+      effective: (route) => flagEngine.routeState(route),
       outcomes,
     }),
     shadowSection(shadowStore, () => snapshot.config),
-    flagsSection({ engine: flagEngine, config: () => snapshot.config, processKillSwitch: () => killSwitch }),
+    flagsSection({ engine: flagEngine, config: () => snapshot.config }),
     responseCache.admin,
   ]);
   const readiness = options.readiness ?? new Readiness();
@@ -275,7 +274,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
         cache: responseCache.stats().routes,
         shadow: shadowCounts.snapshot(),
         upstreams: registry.load(),
-        killSwitch: killSwitch || flagEngine.runtimeKillSwitch() !== null,
+        killSwitch: flagEngine.killSwitchOn(),
         ready: readiness.ready,
         version: packageVersion(),
         flagsVersion: snapshot.config.version,
@@ -320,11 +319,11 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       return done;
     },
     setKillSwitch: (on) => {
-      killSwitch = on;
+      flagEngine.setProcessKillSwitch(on);
       logger.warn(`kill switch ${on ? 'ON: every route goes to legacy' : 'off'}`);
     },
     get killSwitch() {
-      return killSwitch;
+      return flagEngine.killSwitch().env;
     },
     flags: flagEngine,
     cacheStats: () => responseCache.stats(),

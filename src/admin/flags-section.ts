@@ -4,13 +4,12 @@ import { SwitchyardError } from '../errors/switchyard-error.js';
 import type { FlagEngine } from '../flags/flag-engine.js';
 import { readNotes, validateKillSwitchChange, validateRouteChange, type ChangeRejection } from '../flags/runtime-change.js';
 import { RuntimeStoreUnavailableError, type ChangeOutcome } from '../flags/runtime-store.js';
+import { PRECEDENCE } from '../routing/flag-precedence.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
 
 export interface FlagsView {
   readonly engine: FlagEngine;
   config(): FlagsConfig;
-  /** USE_LEGACY / setKillSwitch(): this process's own kill switch, which always wins. */
-  processKillSwitch(): boolean;
 }
 
 /** Names the actor in the audit log when the body does not (`by`). */
@@ -59,12 +58,8 @@ export function flagsSection(view: FlagsView): AdminSection {
       throw error;
     }
   };
-  const killSwitch = () => {
-    const env = view.processKillSwitch();
-    const runtime = engine.store.state().killSwitch;
-    return { effective: env || runtime?.on === true, env, runtime };
-  };
-  const routeState = (route: RouteConfig) => engine.routeState(route, view.processKillSwitch());
+  const killSwitch = () => engine.killSwitch();
+  const routeState = (route: RouteConfig) => engine.routeState(route);
 
   router.get('/', (_req, res) => {
     const config = view.config();
@@ -75,7 +70,7 @@ export function flagsSection(view: FlagsView): AdminSection {
       flagVersion: config.version,
       runtimeVersion: state.version,
       killSwitch: killSwitch(),
-      precedence: ['kill_switch', 'pinned', 'tester_override', 'runtime_override', 'unleash', 'file'],
+      precedence: PRECEDENCE,
       ...scope(),
       runtimeStore: status.store,
       unleash: status.provider,

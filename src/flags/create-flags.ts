@@ -25,6 +25,8 @@ export interface FlagSourcesOptions {
   /** Any flag provider (e.g. InMemoryFlagProvider); wins over `unleash`. */
   readonly flagProvider?: FlagProvider | null;
   readonly runtimeFlags?: RuntimeFlagsOptions;
+  /** USE_LEGACY: this process's kill switch at start. */
+  readonly useLegacy?: boolean;
 }
 
 const nonEmpty = (v: string | undefined): string | null => (v === undefined || v.trim() === '' ? null : v.trim());
@@ -75,5 +77,6 @@ export async function createFlagEngine(options: FlagSourcesOptions, env: NodeJS.
     logger,
     providerStartupTimeoutMs: unleash?.startupTimeoutMs ?? UNLEASH_DEFAULTS.startupTimeoutMs,
     storeStartupTimeoutMs: runtime.startupTimeoutMs ?? 3000,
+    useLegacy: options.useLegacy ?? false,
   });
 }

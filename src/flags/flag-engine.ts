@@ -1,6 +1,7 @@
 import type { FlagsConfig, RouteConfig, RouteMode, Settings } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
 import type { FlagAnswer, RoutingDecision, RuntimeRouteMode } from '../routing/routing-decision.js';
+import { winningLayer } from '../routing/flag-precedence.js';
 import { flagContextOf, type FlagRequest } from './flag-context.js';
 import type { FlagDescription, FlagProvider, FlagProviderStatus } from './flag-provider.js';
 import type { AuditValue, ChangeMeta, ChangeOutcome, FlagSourceKind, KillSwitchState, RouteOverride, RuntimeFlagStore, RuntimeStoreStatus } from './runtime-store.js';
@@ -45,6 +46,17 @@ export interface FlagEngineOptions {
   readonly providerStartupTimeoutMs: number;
   /** Bounded start-up wait for the runtime store. */
   readonly storeStartupTimeoutMs: number;
+  /** USE_LEGACY: this process's kill switch at start (default off). */
+  readonly useLegacy?: boolean;
+}
+
+export interface KillSwitchView {
+  /** true: every route with a legacy side goes to legacy. */
+  readonly effective: boolean;
+  /** USE_LEGACY / setKillSwitch: this process's own, which always wins. */
+  readonly env: boolean;
+  /** The admin API's (shared through Redis), as stored, also when off; null: never set. */
+  readonly runtime: KillSwitchState | null;
 }
 
 /** A route Unleash (or another provider) decides: it has both sides and is not pinned. */
@@ -60,8 +72,11 @@ export class FlagEngine {
   private config: FlagsConfig | null = null;
   private configLoadedAt = new Date().toISOString();
   private readonly unsubscribe: (() => void)[] = [];
+  private processKill: boolean;
 
-  constructor(private readonly options: FlagEngineOptions) {}
+  constructor(private readonly options: FlagEngineOptions) {
+    this.processKill = options.useLegacy ?? false;
+  }
 
   get provider(): FlagProvider | null {
     return this.options.provider;
@@ -100,9 +115,28 @@ export class FlagEngine {
     this.reportMissing();
   }
 
+  /** The admin API's kill switch when it is on (shared through Redis), else null. */
   runtimeKillSwitch(): KillSwitchState | null {
     const k = this.options.store.state().killSwitch;
     return k !== null && k.on ? k : null;
+  }
+
+  /**
+   * Either kill switch is on: this process's (USE_LEGACY / setKillSwitch) or the admin API's.
+   * The one place the two are combined; read on every request (no allocation, no I/O).
+   */
+  killSwitchOn(): boolean {
+    return this.processKill || this.options.store.state().killSwitch?.on === true;
+  }
+
+  /** Both kill switches, for the admin API and metrics. */
+  killSwitch(): KillSwitchView {
+    return { effective: this.killSwitchOn(), env: this.processKill, runtime: this.options.store.state().killSwitch };
+  }
+
+  /** USE_LEGACY at run time (`switchyard.setKillSwitch`): this process only, and it always wins. */
+  setProcessKillSwitch(on: boolean): void {
+    this.processKill = on;
   }
 
   /** The inputs of one request's decision. The provider is only asked if the decision gets that far. */
@@ -130,41 +164,41 @@ export class FlagEngine {
     return config.routes.filter((r) => consultsFlags(r) && provider.describe(r.flag) === null).map((r) => ({ route: r.name, flag: r.flag }));
   }
 
-  routeState(route: RouteConfig, processKillSwitch: boolean): EffectiveRouteState {
+  /** What a route amounts to with no request at hand (no tester override): the admin API's view, from the same precedence as `decideRoute`. */
+  routeState(route: RouteConfig): EffectiveRouteState {
     const override = this.options.store.state().routes.get(route.name) ?? null;
     const provider = this.options.provider;
-    const providerState = provider?.status().state;
-    const described: EffectiveRouteState['layers']['unleash'] = provider === null ? null : (provider.describe(route.flag) ?? (providerState === 'none' ? 'no-state' : 'missing'));
+    const described: EffectiveRouteState['layers']['unleash'] = provider === null ? null : (provider.describe(route.flag) ?? (provider.status().state === 'none' ? 'no-state' : 'missing'));
     const filePercentage = route.mode === 'rollout' ? route.rollout.percentage : null;
-    const file = { mode: route.mode, percentage: filePercentage, file: route.file };
-    const base = { name: route.name, path: route.path, flag: route.flag, pinned: route.pinned, sides: { legacy: route.legacy !== null, new: route.new !== null }, layers: { override, unleash: described, file } };
-    const fixed = (mode: RouteMode, rule: EffectiveRule, source: EffectiveRouteState['source'], meta: Partial<ChangeMeta> = {}): EffectiveRouteState => ({
+    const base = { name: route.name, path: route.path, flag: route.flag, pinned: route.pinned, sides: { legacy: route.legacy !== null, new: route.new !== null }, layers: { override, unleash: described, file: { mode: route.mode, percentage: filePercentage, file: route.file } } };
+    const state = (mode: EffectiveRouteState['mode'], percentage: number | null, rule: EffectiveRule, source: EffectiveRouteState['source'], meta: Partial<ChangeMeta>): EffectiveRouteState => ({
       ...base,
       mode,
-      percentage: null,
+      percentage,
       rule,
       source,
       by: meta.by ?? null,
       at: meta.at ?? null,
       reason: meta.reason ?? null,
     });
-    const runtimeKill = this.runtimeKillSwitch();
-    if (route.legacy === null) return fixed('new', 'only_side', 'file', this.fileMeta(route));
-    if (route.new === null) {
-      if (processKillSwitch) return fixed('legacy', 'kill_switch', 'env');
-      if (runtimeKill !== null) return fixed('legacy', 'kill_switch', 'override', runtimeKill);
-      return fixed('legacy', route.pinned ? 'pinned' : 'only_side', 'file', this.fileMeta(route));
+    const layer = winningLayer({ route, killSwitch: this.killSwitchOn(), testerOverride: null, runtime: override, unleash: () => (typeof described === 'object' ? described : null) });
+    switch (layer.rule) {
+      case 'only_side':
+        return state(layer.side, null, 'only_side', 'file', this.fileMeta(route));
+      case 'kill_switch': {
+        const runtime = this.runtimeKillSwitch();
+        return this.processKill || runtime === null ? state('legacy', null, 'kill_switch', 'env', {}) : state('legacy', null, 'kill_switch', 'override', runtime);
+      }
+      case 'pinned':
+        return state('legacy', null, 'pinned', 'file', this.fileMeta(route));
+      case 'tester_override': // never: the admin view has no request
+      case 'file':
+        return state(route.mode, filePercentage, 'file', 'file', this.fileMeta(route));
+      case 'runtime_override':
+        return state(layer.runtime.mode, layer.runtime.mode === 'rollout' ? layer.runtime.percentage : null, 'runtime_override', 'override', override ?? {});
+      case 'unleash':
+        return state(layer.answer.mode, layer.answer.percentage ?? null, 'unleash', 'unleash', { by: 'unleash', at: layer.answer.seenAt ?? undefined });
     }
-    if (processKillSwitch) return fixed('legacy', 'kill_switch', 'env');
-    if (runtimeKill !== null) return fixed('legacy', 'kill_switch', 'override', runtimeKill);
-    if (route.pinned) return fixed('legacy', 'pinned', 'file', this.fileMeta(route));
-    if (override !== null) {
-      return { ...base, mode: override.mode, percentage: override.mode === 'rollout' ? override.percentage : null, rule: 'runtime_override', source: 'override', by: override.by, at: override.at, reason: override.reason };
-    }
-    if (described !== null && typeof described === 'object') {
-      return { ...base, mode: described.mode, percentage: described.percentage ?? null, rule: 'unleash', source: 'unleash', by: 'unleash', at: described.seenAt, reason: null };
-    }
-    return { ...base, mode: route.mode, percentage: filePercentage, rule: 'file', source: 'file', ...this.fileMeta(route), reason: null };
   }
 
   /** A route's setting without its runtime override: what a clear goes back to, and what a first override replaces. */

@@ -1,5 +1,6 @@
 import type { RouteConfig, RouteMode, Side } from '../config/types.js';
 import { inRollout, rolloutBucket } from '../flags/bucketing.js';
+import { winningLayer } from './flag-precedence.js';
 
 /**
  * Why a request went where it went (in the spirit of OpenFeature's resolution reasons), so
@@ -70,24 +71,35 @@ const FIXED = {
 } as const;
 
 /**
- * The routing decision. Pure and total: it never throws, and the order of the checks is the
- * documented precedence — missing side, kill switch, pin, tester override, runtime override
- * (admin API), Unleash flag, then the flags/ mode/rollout.
- * The kill switch cannot send a request to a side that does not exist: a new-only route stays
- * on new (there is no legacy to fall back to), which the reason makes visible.
+ * The routing decision. Pure and total: it never throws. Which layer wins is `winningLayer`'s
+ * (flag-precedence.ts), the same function the admin API describes routes with; this only turns
+ * the winner into a side, bucketing rollouts. Unleash is asked only when the decision gets there.
  */
 export function decideRoute(input: DecisionInput): RoutingDecision {
   const { route } = input;
-  if (route.new === null) return input.killSwitch ? FIXED.kill_switch : route.pinned ? FIXED.pinned : FIXED.legacyOnly;
-  if (route.legacy === null) return FIXED.newOnly;
-  if (input.killSwitch) return FIXED.kill_switch;
-  if (route.pinned) return FIXED.pinned;
-  if (input.override !== null) return input.override === 'legacy' ? FIXED.overrideLegacy : FIXED.overrideNew;
-  const runtime = input.runtime;
-  if (runtime !== undefined && runtime !== null) return byMode(runtime.mode, runtime.percentage, route.rollout.groupId, input.stickinessValue, 'runtime_override');
-  const answer = askFlag(input.flag);
-  if (answer !== null) return answer;
-  return byMode(route.mode, route.rollout.percentage, route.rollout.groupId, input.stickinessValue, null);
+  const layer = winningLayer({
+    route,
+    killSwitch: input.killSwitch,
+    testerOverride: input.override,
+    runtime: input.runtime ?? null,
+    unleash: input.flag === undefined || input.flag === null ? null : () => askFlag(input.flag),
+  });
+  switch (layer.rule) {
+    case 'only_side':
+      return layer.side === 'legacy' ? FIXED.legacyOnly : FIXED.newOnly;
+    case 'kill_switch':
+      return FIXED.kill_switch;
+    case 'pinned':
+      return FIXED.pinned;
+    case 'tester_override':
+      return layer.side === 'legacy' ? FIXED.overrideLegacy : FIXED.overrideNew;
+    case 'runtime_override':
+      return byMode(layer.runtime.mode, layer.runtime.percentage, route.rollout.groupId, input.stickinessValue, 'runtime_override');
+    case 'unleash':
+      return layer.answer;
+    case 'file':
+      return byMode(route.mode, route.rollout.percentage, route.rollout.groupId, input.stickinessValue, null);
+  }
 }
 
 function byMode(mode: RouteMode, percentage: number, groupId: string, stickinessValue: () => string, reason: 'runtime_override' | null): RoutingDecision {
@@ -97,7 +109,7 @@ function byMode(mode: RouteMode, percentage: number, groupId: string, stickiness
   return { side: inRollout(bucket, percentage) ? 'new' : 'legacy', reason: reason ?? 'rollout', bucket, percentage };
 }
 
-/** The flag provider's answer, or null when it has none, gives a malformed one or throws. */
+/** The flag provider's answer as a decision, or null when it has none, gives a malformed one or throws. */
 function askFlag(flag: (() => FlagAnswer | null) | null | undefined): RoutingDecision | null {
   if (flag === undefined || flag === null) return null;
   let answer: FlagAnswer | null;
