@@ -1,4 +1,4 @@
-import type { RouteShadowConfig, ShadowSettings, CacheSettings, RouteCacheConfig, Settings, StickinessSource } from './types.js';
+import type { CanaryPolicy, CanarySettings, RouteShadowConfig, ShadowSettings, CacheSettings, RouteCacheConfig, Settings, StickinessSource } from './types.js';
 
 /** Every default in one place: the schema, the validator and the docs read them from here. */
 export const UPSTREAM_DEFAULTS = Object.freeze({
@@ -52,12 +52,42 @@ export const ROUTE_SHADOW_DEFAULTS: RouteShadowConfig = Object.freeze({
   redactHeaders: Object.freeze([]),
 });
 
+export const CANARY_SETTINGS_DEFAULTS: CanarySettings = Object.freeze({
+  webhook: null,
+  leaseMs: 5_000,
+  tickMs: 1_000,
+  evaluationsKept: 50,
+});
+
+export const CANARY_WEBHOOK_DEFAULTS = Object.freeze({ retries: 3, timeoutMs: 2_000 });
+
+/** What an empty `canary: {}` means: the issue's example policy, which is what a user would expect. */
+export const CANARY_POLICY_DEFAULTS: CanaryPolicy = Object.freeze({
+  autoStart: false,
+  intervalMs: 30_000,
+  shadowFirst: Object.freeze({ percentage: 100, minCompared: 500, bakeMs: 10 * 60_000 }),
+  steps: Object.freeze([1, 5, 25, 50, 100]),
+  bakeMs: 10 * 60_000,
+  minRequests: 200,
+  gates: Object.freeze({
+    contentMismatch: Object.freeze({ max: 0.005, confidence: 0.95 }),
+    newFieldDivergence: 'block',
+    // Kayenta's judge: 98% confidence, ±25% of the baseline median.
+    latency: Object.freeze({ p99Ratio: 1.2, test: 'mann-whitney', confidence: 0.98, tolerance: 0.25 }),
+    errorRate: Object.freeze({ maxIncrease: 0.005, confidence: 0.95 }),
+  }),
+  onFailure: 'rollback',
+  rollbackTo: 'zero',
+  inconclusive: Object.freeze({ extendBakes: 3, then: 'pause' }),
+} as const);
+
 export const SETTINGS_DEFAULTS: Settings = Object.freeze({
   exposeDecisionHeaders: true,
   stickiness: DEFAULT_STICKINESS,
   trustForwardedHeaders: false,
   cache: CACHE_SETTINGS_DEFAULTS,
   shadow: SHADOW_SETTINGS_DEFAULTS,
+  canary: CANARY_SETTINGS_DEFAULTS,
   flagContext: Object.freeze({ sessionId: Object.freeze([]), properties: Object.freeze({}) }),
 });
 

@@ -1,4 +1,4 @@
-import { CACHE_SETTINGS_DEFAULTS, ROUTE_CACHE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SHADOW_SETTINGS_DEFAULTS, UPSTREAM_DEFAULTS } from './defaults.js';
+import { CANARY_POLICY_DEFAULTS as CANARY, CANARY_SETTINGS_DEFAULTS, CANARY_WEBHOOK_DEFAULTS, CACHE_SETTINGS_DEFAULTS, ROUTE_CACHE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SHADOW_SETTINGS_DEFAULTS, UPSTREAM_DEFAULTS } from './defaults.js';
 
 /**
  * JSON Schema (draft-07, the dialect editors' YAML plugins understand best) for files in `flags/`.
@@ -80,6 +80,106 @@ const routeShadow = {
     tolerance: { type: 'object', propertyNames: { pattern: '^(/[^/]*)+$' }, additionalProperties: { type: 'number', minimum: 0 }, description: 'Numeric tolerance by JSON Pointer.' },
     normalizeText: { type: 'boolean', default: false, description: 'Compare non-JSON text ignoring CRLF/LF and trailing whitespace.' },
     redactHeaders: { type: 'array', items: { type: 'string' }, default: [], description: 'Headers redacted in stored samples, besides Authorization, Cookie and Set-Cookie.' },
+  },
+} as const;
+
+/** `10m`, `30s`, `500ms`, `1h`: read by config/duration.ts. */
+const duration = (description: string, fallbackMs: number) => ({ type: 'string', pattern: '^[0-9]{1,9}(ms|s|m|h)$', default: `${fallbackMs / 1000}s`, description: `${description} A duration: 500ms, 30s, 10m, 1h.` });
+
+/** `0.5%` or 0.5 (both half a percent): read by config/duration.ts. */
+const percent = (description: string, fallback: number) => ({
+  type: ['number', 'string'],
+  minimum: 0,
+  exclusiveMaximum: 100,
+  pattern: '^[0-9]{1,2}(\\.[0-9]{1,6})?%$',
+  default: `${fallback * 100}%`,
+  description: `${description} A percentage: 0.5% or 0.5 (a number is percent too).`,
+});
+
+const confidence = (fallback: number) => ({ type: 'number', minimum: 0.5, exclusiveMaximum: 1, default: fallback, description: 'Confidence of the test (1 − its false-alarm rate).' });
+
+const routeCanary = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'The migration autopilot: shadow first, then live steps, promoted or rolled back on the response content, error rate and latency. See README "Migration autopilot".',
+  properties: {
+    autoStart: { type: 'boolean', default: CANARY.autoStart, description: 'Start a run by itself when the route has none (else POST /_switchyard/canary/:route/start).' },
+    interval: duration('How often the run is evaluated.', CANARY.intervalMs),
+    shadowFirst: {
+      type: ['object', 'boolean'],
+      additionalProperties: false,
+      description: 'Stage 0: 0% live, the new side only shadowed; false skips it.',
+      properties: {
+        percentage: { type: 'integer', minimum: 1, maximum: 100, default: CANARY.shadowFirst?.percentage, description: "Share of requests mirrored (the route's shadow percentage)." },
+        minCompared: { type: 'integer', minimum: 1, maximum: 100_000_000, default: CANARY.shadowFirst?.minCompared, description: 'Comparisons needed before the bake counts.' },
+        bake: duration('How long the stage runs once minCompared is met.', CANARY.shadowFirst?.bakeMs ?? 0),
+      },
+    },
+    steps: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 100 }, default: CANARY.steps, description: 'Live percentages, increasing; reaching 100 ends the run.' },
+    bake: duration('Per step, counted from when the minimum samples are met.', CANARY.bakeMs),
+    minRequests: { type: 'integer', minimum: 1, maximum: 100_000_000, default: CANARY.minRequests, description: 'Per side and step (and shadow comparisons); fewer is inconclusive, never a failure.' },
+    gates: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        contentMismatch: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Noise-cancelled (Diffy rule) mismatch rate, per field and in total.',
+          properties: { max: percent('Largest mismatch rate allowed.', CANARY.gates.contentMismatch.max), confidence: confidence(CANARY.gates.contentMismatch.confidence) },
+        },
+        newFieldDivergence: { type: 'string', enum: ['block', 'warn', 'off'], default: CANARY.gates.newFieldDivergence, description: 'A field that never differed starts differing: block fails the gate, warn only reports it.' },
+        errorRate: {
+          type: 'object',
+          additionalProperties: false,
+          description: "New's 5xx rate against legacy's in the same window (anytime-valid sequential test).",
+          properties: { maxIncrease: percent('Largest increase allowed.', CANARY.gates.errorRate.maxIncrease), confidence: confidence(CANARY.gates.errorRate.confidence) },
+        },
+        latency: {
+          type: 'object',
+          additionalProperties: false,
+          description: "Mann-Whitney U and the Hodges-Lehmann shift on both sides' latencies (Kayenta's judge).",
+          properties: {
+            p99Ratio: { type: 'number', minimum: 1, maximum: 100, default: CANARY.gates.latency.p99Ratio, description: "Largest p99(new) / p99(legacy); fails only when new is also significantly slower." },
+            test: { type: 'string', enum: ['mann-whitney'], default: CANARY.gates.latency.test },
+            confidence: confidence(CANARY.gates.latency.confidence),
+            tolerance: percent('Allowed Hodges-Lehmann slowdown, as a share of the legacy median.', CANARY.gates.latency.tolerance),
+          },
+        },
+      },
+    },
+    onFailure: { type: 'string', enum: ['rollback', 'pause'], default: CANARY.onFailure, description: 'What a gate failing with significance does.' },
+    rollbackTo: { type: 'string', enum: ['zero', 'previous'], default: CANARY.rollbackTo, description: 'A rollback goes to 0% (shadow continues) or to the last step that passed.' },
+    inconclusive: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        extendBakes: { type: 'integer', minimum: 0, maximum: 100, default: CANARY.inconclusive.extendBakes, description: 'Bakes added while the minimum samples are not met.' },
+        then: { type: 'string', enum: ['pause', 'hold'], default: CANARY.inconclusive.then, description: 'After the extensions: pause for a human, or keep holding.' },
+      },
+    },
+  },
+} as const;
+
+const settingsCanary = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Process-wide autopilot settings (runs and the leader lease in Redis when REDIS_URL is set).',
+  properties: {
+    webhook: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      description: 'Run events are POSTed here as JSON (retried; a failing webhook never blocks a run).',
+      properties: {
+        url: { type: 'string', pattern: '^https?://[^\\s]+$' },
+        retries: { type: 'integer', minimum: 0, maximum: 10, default: CANARY_WEBHOOK_DEFAULTS.retries },
+        timeoutMs: { type: 'integer', minimum: 1, maximum: 60_000, default: CANARY_WEBHOOK_DEFAULTS.timeoutMs },
+      },
+    },
+    leaseMs: { type: 'integer', minimum: 500, maximum: 300_000, default: CANARY_SETTINGS_DEFAULTS.leaseMs, description: 'Leader lease lifetime; another instance takes over within it when the leader dies.' },
+    tickMs: { type: 'integer', minimum: 10, maximum: 60_000, default: CANARY_SETTINGS_DEFAULTS.tickMs, description: 'How often each instance checks the lease and the runs that are due.' },
+    evaluationsKept: { type: 'integer', minimum: 1, maximum: 1000, default: CANARY_SETTINGS_DEFAULTS.evaluationsKept },
   },
 } as const;
 
@@ -194,6 +294,7 @@ export const FLAGS_SCHEMA = {
           },
           cache: routeCache,
           shadow: routeShadow,
+          canary: routeCanary,
         },
       },
     },
@@ -206,6 +307,7 @@ export const FLAGS_SCHEMA = {
         trustForwardedHeaders: { type: 'boolean', default: false },
         cache: settingsCache,
         shadow: settingsShadow,
+        canary: settingsCanary,
         flagContext: {
           type: 'object',
           additionalProperties: false,

@@ -63,6 +63,8 @@ export interface RouteConfig {
   readonly shadow?: RouteShadowConfig;
   /** Response cache for the legacy side; absent when the route has no enabled `cache` block. */
   readonly cache?: RouteCacheConfig;
+  /** The migration autopilot's policy; absent when the route has no `canary` block. */
+  readonly canary?: CanaryPolicy;
   readonly file: string;
   /** Index in its file's `routes` list, for messages. */
   readonly index: number;
@@ -115,6 +117,52 @@ export interface RouteShadowConfig {
   readonly redactHeaders: readonly string[];
 }
 
+/**
+ * A route's `canary` block: how the autopilot moves it from legacy to new. Durations are ms,
+ * rates are fractions (the YAML says `10m` and `0.5%`).
+ */
+export interface CanaryPolicy {
+  /** Start a run when the route has none (the leader starts it); otherwise `POST …/start`. */
+  readonly autoStart: boolean;
+  /** How often the leader evaluates the run. */
+  readonly intervalMs: number;
+  /** Stage 0: 0% live, the new side only shadowed; null skips it. */
+  readonly shadowFirst: { readonly percentage: number; readonly minCompared: number; readonly bakeMs: number } | null;
+  /** Live percentages, increasing; reaching 100 ends the run (`done`). */
+  readonly steps: readonly number[];
+  /** Per step, counted from when the minimum samples are met. */
+  readonly bakeMs: number;
+  /** Per side and step (and shadow comparisons); fewer → hold, then inconclusive, never a failure. */
+  readonly minRequests: number;
+  readonly gates: CanaryGates;
+  readonly onFailure: 'rollback' | 'pause';
+  /** Where a rollback goes: 0% (shadow continues), or the last step that passed. */
+  readonly rollbackTo: 'zero' | 'previous';
+  readonly inconclusive: { readonly extendBakes: number; readonly then: 'pause' | 'hold' };
+}
+
+export interface CanaryGates {
+  /** Noise-cancelled mismatch rate, per field and in total, must not be shown above `max`. */
+  readonly contentMismatch: { readonly max: number; readonly confidence: number };
+  /** A field that never differed before the stage starts differing for real. */
+  readonly newFieldDivergence: 'block' | 'warn' | 'off';
+  /** New's 5xx rate must not be shown above legacy's + `maxIncrease`. */
+  readonly errorRate: { readonly maxIncrease: number; readonly confidence: number };
+  readonly latency: { readonly p99Ratio: number; readonly test: 'mann-whitney'; readonly confidence: number; readonly tolerance: number };
+}
+
+/** `settings.canary`: process-wide autopilot settings. */
+export interface CanarySettings {
+  /** Events are POSTed here as JSON (retried; never blocks a run); null: no webhook. */
+  readonly webhook: { readonly url: string; readonly retries: number; readonly timeoutMs: number } | null;
+  /** The leader lease's lifetime in Redis (renewed every third of it); another instance takes over within it. */
+  readonly leaseMs: number;
+  /** How often each instance checks the lease and the runs that are due. */
+  readonly tickMs: number;
+  /** Evaluations kept per run (oldest dropped). */
+  readonly evaluationsKept: number;
+}
+
 /** `settings.shadow`: process-wide shadow settings. */
 export interface ShadowSettings {
   readonly maxConcurrent: number;
@@ -153,6 +201,7 @@ export interface Settings {
   readonly trustForwardedHeaders: boolean;
   readonly cache: CacheSettings;
   readonly shadow: ShadowSettings;
+  readonly canary: CanarySettings;
   /** How the flag context (Unleash's) is filled from a request, beyond the route's stickiness (userId). */
   readonly flagContext: FlagContextSettings;
 }

@@ -5,13 +5,19 @@ import { RouteTable } from '../routing/route-table.js';
 import { deepFreeze } from './deep-freeze.js';
 import { ROUTE_CACHE_DEFAULTS, ROUTE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SETTINGS_DEFAULTS, UPSTREAM_DEFAULTS } from './defaults.js';
 import { FLAGS_SCHEMA } from './flags-schema.js';
-import type { CacheSettings, RouteShadowConfig, ShadowSettings, FlagsConfig, NewSide, ProxiedSide, RouteCacheConfig, RouteConfig, RouteMode, Settings, StickinessSource, UpstreamConfig } from './types.js';
+import type { CacheSettings, CanaryPolicy, RouteShadowConfig, ShadowSettings, FlagsConfig, NewSide, ProxiedSide, RouteCacheConfig, RouteConfig, RouteMode, Settings, StickinessSource, UpstreamConfig } from './types.js';
 import { formatFieldPath, parseYamlSource, type YamlSource } from './yaml-source.js';
+import { buildCanaryPolicy, buildCanarySettings, type RawCanary, type RawCanarySettings } from './canary-policy.js';
 import { partitionFile, pointerSegments, type InstancePath, type PartialRoute } from './schema-partition.js';
 
 /** The shape the schema guarantees; only this module ever sees it. */
 type RawUpstream = Partial<Omit<UpstreamConfig, 'name' | 'file'>> & { url: string };
-type RawSettings = Partial<Omit<Settings, 'cache' | 'shadow' | 'flagContext'>> & { cache?: Partial<CacheSettings>; shadow?: Partial<ShadowSettings>; flagContext?: Partial<Settings['flagContext']> };
+type RawSettings = Partial<Omit<Settings, 'cache' | 'shadow' | 'flagContext' | 'canary'>> & {
+  cache?: Partial<CacheSettings>;
+  shadow?: Partial<ShadowSettings>;
+  flagContext?: Partial<Settings['flagContext']>;
+  canary?: RawCanarySettings;
+};
 /** One file after the schema: what it passed whole, and partial views of the routes it did not. */
 interface RawFile {
   upstreams: Record<string, RawUpstream>;
@@ -37,6 +43,7 @@ interface RawRoute {
   migration?: RouteConfig['migration'];
   cache?: Partial<RouteCacheConfig> & { enabled?: boolean };
   shadow?: Partial<RouteShadowConfig> & { enabled?: boolean };
+  canary?: RawCanary;
 }
 
 export interface FlagsFileText {
@@ -177,7 +184,14 @@ function mergeSettings(sources: readonly Source[], issues: ConfigIssue[]): Setti
     issues.push({ file: second.source.file, field: 'settings', reason: `settings may appear in one file only; also in ${withSettings[0]?.source.file}`, line: second.source.lineOf([], 'settings') });
   }
   const raw = withSettings[0]?.raw.settings;
-  return { ...SETTINGS_DEFAULTS, ...raw, cache: { ...SETTINGS_DEFAULTS.cache, ...raw?.cache }, shadow: { ...SETTINGS_DEFAULTS.shadow, ...raw?.shadow }, flagContext: { ...SETTINGS_DEFAULTS.flagContext, ...raw?.flagContext } };
+  return {
+    ...SETTINGS_DEFAULTS,
+    ...raw,
+    cache: { ...SETTINGS_DEFAULTS.cache, ...raw?.cache },
+    shadow: { ...SETTINGS_DEFAULTS.shadow, ...raw?.shadow },
+    canary: buildCanarySettings(raw?.canary),
+    flagContext: { ...SETTINGS_DEFAULTS.flagContext, ...raw?.flagContext },
+  };
 }
 
 /** What a route's references are checked against. */
@@ -195,7 +209,7 @@ function buildRoutes(sources: readonly Source[], refs: References, issues: Confi
   for (const { source, raw } of sources) {
     raw.routes.forEach((r, index) => {
       const problem = (field: string, reason: string, key?: string): void => {
-        const path: (string | number)[] = ['routes', index, ...(field === '' ? [] : field.split('.'))];
+        const path: (string | number)[] = ['routes', index, ...(field === '' ? [] : field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)))];
         issues.push({ file: source.file, field: formatFieldPath(key === undefined ? path : [...path, key]), reason, line: source.lineOf(path, key) });
       };
       const route = 'partial' in r ? checkPartialRoute(r, index, source.file, refs, problem) : buildRoute(r, index, source.file, refs, problem);
@@ -230,7 +244,8 @@ function buildRoute(r: RawRoute, index: number, file: string, refs: References, 
   }
   if (r.pinned === true && !r.legacy) problem('pinned', 'a route can only be pinned to legacy when it has a `legacy` side');
   const cache = buildRouteCache(r, problem);
-  const shadow = buildRouteShadow(r, problem);
+  const canary = buildRouteCanary(r, problem);
+  const shadow = buildRouteShadow(r, problem) ?? (canary === null ? null : canaryShadow(canary));
   const flag = r.flag ?? r.name;
   return {
     name: r.name,
@@ -249,9 +264,29 @@ function buildRoute(r: RawRoute, index: number, file: string, refs: References, 
     migration: r.migration ?? {},
     ...(cache === null ? {} : { cache }),
     ...(shadow === null ? {} : { shadow }),
+    ...(canary === null ? {} : { canary }),
     file,
     index,
   };
+}
+
+/** The route's `canary` policy with defaults filled in; null when absent. */
+function buildRouteCanary(r: RawRoute, problem: Problem): CanaryPolicy | null {
+  if (r.canary === undefined) return null;
+  if (!r.legacy || !r.new) problem('canary', 'the autopilot moves traffic from `legacy` to `new`: the route needs both sides');
+  const policy = buildCanaryPolicy(r.canary, (field, reason) => problem(`canary.${field}`, reason));
+  const shadowFirst = r.canary.shadowFirst;
+  // The content gates read the shadow comparisons: one mirror share, stated once.
+  if (r.shadow !== undefined && r.shadow.enabled !== false && typeof shadowFirst === 'object' && shadowFirst.percentage !== undefined && shadowFirst.percentage !== (r.shadow.percentage ?? ROUTE_SHADOW_DEFAULTS.percentage)) {
+    problem('canary.shadowFirst.percentage', `${shadowFirst.percentage} differs from shadow.percentage (${r.shadow.percentage ?? ROUTE_SHADOW_DEFAULTS.percentage}); give the mirror share in one place`);
+  }
+  if (r.shadow?.enabled === false) problem('shadow.enabled', "the autopilot's content gates need the shadow comparisons: remove `enabled: false` or the `canary` block");
+  return policy;
+}
+
+/** A canary without a `shadow` block still shadows: the default block at the policy's share. */
+function canaryShadow(policy: CanaryPolicy): RouteShadowConfig {
+  return { ...ROUTE_SHADOW_DEFAULTS, percentage: policy.shadowFirst?.percentage ?? ROUTE_SHADOW_DEFAULTS.percentage };
 }
 
 /**
