@@ -9,7 +9,9 @@ import { compileFlags, versionOf, type FlagsFileText } from './config/validate-f
 import { sendProblem } from './errors/problem.js';
 import { ConfigError, SwitchyardError, formatConfigIssue } from './errors/switchyard-error.js';
 import { createConsoleLogger, type Logger } from './logging/logger.js';
-import { MIN_TOKEN_LENGTH } from './config/defaults.js';
+import { AUTH_FAILURE_DEFAULTS, MIN_TOKEN_LENGTH } from './config/defaults.js';
+import { CredentialAttempts } from './admin/auth-attempts.js';
+import { AuthFailureLimiter, type AuthFailureLimits } from './admin/auth-failure-limiter.js';
 import { createClientErrorHandler } from './server/client-error.js';
 import { describeMounts } from './server/describe-mounts.js';
 import { RequestObservers } from './pipeline/observers.js';
@@ -82,6 +84,8 @@ export interface SwitchyardOptions {
   readonly metrics?: { readonly prometheus?: boolean; readonly token?: string | null };
   /** Shared with whoever serves the probes before Switchyard is up (the CLI); marked ready once started. */
   readonly readiness?: Readiness;
+  /** The brute-force brake on the admin, metrics and override tokens (defaults: AUTH_FAILURE_DEFAULTS); clock injectable. */
+  readonly authFailures?: Partial<AuthFailureLimits> & { readonly now?: () => number };
 }
 
 export type ReloadOutcome = { readonly ok: true; readonly version: string; readonly changed: boolean } | { readonly ok: false; readonly error: ConfigError };
@@ -195,11 +199,16 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const observers = new RequestObservers(logger).add(stats.observer()).add(telemetryObserver()).add(shadowMirror.observer()).add(outcomes.observer());
   for (const observer of options.observers ?? []) observers.add(observer);
 
+  // One brake for every token, per client address and token (admin, metrics, override).
+  const { now: authNow, ...authLimits } = options.authFailures ?? {};
+  const credentialAttempts = new CredentialAttempts(new AuthFailureLimiter({ ...AUTH_FAILURE_DEFAULTS, ...authLimits }, authNow ?? Date.now), () => snapshot.config.settings.trustForwardedHeaders);
+
   const switchyardSwitch = createSwitch({
     current: () => snapshot,
     killSwitch: () => flagEngine.killSwitchOn(),
     flags: flagEngine,
     overrideToken: options.overrideToken ? Buffer.from(options.overrideToken) : null,
+    credentialAttempts,
     handlers,
     stats,
     randomId: options.randomId ?? randomUUID,
@@ -260,12 +269,13 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     shadowSection(shadowStore, () => snapshot.config),
     flagsSection({ engine: flagEngine, config: () => snapshot.config }),
     responseCache.admin,
-  ]);
+  ], credentialAttempts);
   const readiness = options.readiness ?? new Readiness();
   const metricsToken = options.metrics?.token;
   const metricsEndpoint = {
     enabled: options.metrics?.prometheus ?? false,
     token: metricsToken ? Buffer.from(metricsToken) : null,
+    attempts: credentialAttempts,
     collect: () => {
       const routing = stats.snapshot();
       return switchyardMetrics({

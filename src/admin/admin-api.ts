@@ -1,8 +1,10 @@
+import type { ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
 import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
-import { tokensEqual } from '../routing/tester-override.js';
+import type { CredentialAttempts } from './auth-attempts.js';
+import { checkBearer, type BearerGuard } from './bearer-token.js';
 
 export { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 
@@ -13,28 +15,35 @@ export interface AdminSection {
 }
 
 /**
- * Bearer-token guard. With no token configured the admin API does not exist (404, saying how to
- * enable it) — an unprotected admin API is never the default.
+ * Bearer-token guard. With no token configured the admin API does not exist: every path and
+ * method under the prefix gets the same 404, so nothing tells which endpoints are there. Wrong
+ * tokens are counted per client address and a client that keeps guessing gets 429s.
  */
-export function requireAdminToken(token: Buffer | null): RequestHandler {
+export function requireAdminToken(token: Buffer | null, attempts: CredentialAttempts): RequestHandler {
+  const guard: BearerGuard | null =
+    token === null ? null : { token, surface: 'admin', realm: 'switchyard', what: 'admin', unauthenticated: 'SWITCHYARD_ADMIN_UNAUTHENTICATED', forbidden: 'SWITCHYARD_ADMIN_FORBIDDEN' };
   return (req, res, next) => {
-    if (token === null) {
-      return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_DISABLED', 'the admin API is disabled: set SWITCHYARD_ADMIN_TOKEN (or the adminToken option) to enable it', { status: 404 }));
-    }
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') === true ? header.slice(7).trim() : '';
-    if (given === '') {
-      return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_UNAUTHENTICATED', 'send the admin token as `Authorization: Bearer <token>`', { status: 401 }), {}, { 'www-authenticate': 'Bearer realm="switchyard"' });
-    }
-    if (!tokensEqual(given, token)) return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_FORBIDDEN', 'the admin token is not valid', { status: 403 }));
-    next();
+    if (guard === null) return sendAdminDisabled(res);
+    if (checkBearer(req, res, guard, attempts)) next();
   };
 }
 
+/** The one answer for anything under the prefix while the admin API is off (whatever the path, method or body). */
+export function sendAdminDisabled(res: ServerResponse): void {
+  sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_DISABLED', 'the admin API is disabled: set SWITCHYARD_ADMIN_TOKEN (or the adminToken option) to enable it', { status: 404 }));
+}
+
+const BODY_ERRORS: Readonly<Record<string, string>> = {
+  'entity.parse.failed': 'the request body is not valid JSON',
+  'entity.too.large': 'the request body is larger than 64 KiB',
+  'charset.unsupported': 'the request body must be UTF-8 JSON',
+  'encoding.unsupported': 'the request body has an unsupported Content-Encoding',
+};
+
 /** The admin API: token check, small strict JSON bodies, problem+json for every error. */
-export function createAdminApi(token: Buffer | null, sections: readonly AdminSection[]): Router {
+export function createAdminApi(token: Buffer | null, sections: readonly AdminSection[], attempts: CredentialAttempts): Router {
   const api = express.Router();
-  api.use(requireAdminToken(token));
+  api.use(requireAdminToken(token, attempts));
   api.use(express.json({ limit: '64kb', strict: true }));
   for (const section of sections) api.use(`/${section.name}`, section.router);
   api.use((req, res) => sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${ADMIN_PREFIX}${req.path}`, { status: 404 })));
@@ -42,8 +51,9 @@ export function createAdminApi(token: Buffer | null, sections: readonly AdminSec
     if (error instanceof SwitchyardError) return sendProblem(res, error);
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      // body-parser's errors: malformed JSON, too large, wrong charset.
-      return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_BAD_BODY', (error as Error).message, { status }));
+      // body-parser's errors: malformed JSON, too large, wrong charset. Never its message: JSON.parse
+      // quotes the body (which may hold a token someone pasted), and the charset is the client's text.
+      return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_BAD_BODY', BODY_ERRORS[String((error as { type?: unknown }).type)] ?? 'the request body could not be read', { status }));
     }
     sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_FAILED', 'the admin request failed', { status: 500 }));
   };

@@ -3,12 +3,13 @@ import { sendProblem } from '../errors/problem.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText, type MetricFamily } from '../metrics/prometheus-text.js';
 import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
-import { tokensEqual } from '../routing/tester-override.js';
+import type { CredentialAttempts } from './auth-attempts.js';
+import { checkBearer } from './bearer-token.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 
 export interface MetricsEndpointOptions {
-  /** SWITCHYARD_METRICS=prometheus; off: the path answers 404 saying how to turn it on. */
+  /** SWITCHYARD_METRICS=prometheus; off: the path does not exist. */
   readonly enabled: boolean;
   /**
    * Bearer token the scraper sends (SWITCHYARD_METRICS_TOKEN). A token of its own, never the
@@ -17,36 +18,23 @@ export interface MetricsEndpointOptions {
    */
   readonly token: Buffer | null;
   readonly collect: () => readonly MetricFamily[];
+  /** Wrong tokens are counted per client; a client that keeps guessing gets 429s. */
+  readonly attempts: CredentialAttempts;
 }
+
+const METRICS_GUARD = { surface: 'metrics', realm: 'switchyard-metrics', what: 'metrics', unauthenticated: 'SWITCHYARD_METRICS_UNAUTHENTICATED', forbidden: 'SWITCHYARD_METRICS_FORBIDDEN' } as const;
 
 /** Prometheus text at /_switchyard/metrics; false when the request is for another path. */
 export function answerMetrics(req: IncomingMessage, res: ServerResponse, options: MetricsEndpointOptions): boolean {
-  if ((req.url ?? '/').split('?', 1)[0] !== METRICS_PATH) return false;
-  if (!options.enabled) {
-    sendProblem(res, new SwitchyardError('SWITCHYARD_METRICS_DISABLED', 'Prometheus metrics are off: set SWITCHYARD_METRICS=prometheus (or the metrics option) to serve them', { status: 404 }));
-    return true;
-  }
+  // Off, the path is not there: the admin API (or its one "disabled" 404) answers, as for any other path.
+  if (!options.enabled || (req.url ?? '/').split('?', 1)[0] !== METRICS_PATH) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendProblem(res, new SwitchyardError('SWITCHYARD_METHOD_NOT_ALLOWED', `${req.method ?? '?'} is not allowed on ${METRICS_PATH}`, { status: 405 }), {}, { allow: 'GET, HEAD' });
     return true;
   }
-  if (options.token !== null && !authorized(req, options.token, res)) return true;
+  if (options.token !== null && !checkBearer(req, res, { token: options.token, ...METRICS_GUARD }, options.attempts)) return true;
   const body = renderPrometheusText(options.collect());
   res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
-  return true;
-}
-
-function authorized(req: IncomingMessage, token: Buffer, res: ServerResponse): boolean {
-  const header = req.headers.authorization;
-  const given = header?.startsWith('Bearer ') === true ? header.slice(7).trim() : '';
-  if (given === '') {
-    sendProblem(res, new SwitchyardError('SWITCHYARD_METRICS_UNAUTHENTICATED', 'send the metrics token as `Authorization: Bearer <token>`', { status: 401 }), {}, { 'www-authenticate': 'Bearer realm="switchyard-metrics"' });
-    return false;
-  }
-  if (!tokensEqual(given, token)) {
-    sendProblem(res, new SwitchyardError('SWITCHYARD_METRICS_FORBIDDEN', 'the metrics token is not valid', { status: 403 }));
-    return false;
-  }
   return true;
 }

@@ -118,3 +118,15 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '0.0.0.0';
 /** Tokens shorter than this are refused at start-up: guessable tokens are no protection. */
 export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * The brute-force brake on the admin, metrics and override tokens (admin/auth-failure-limiter.ts):
+ * 10 wrong tokens from one address within a minute block it for 5 minutes; at most 10,000
+ * addresses are remembered (about 1 MB).
+ */
+export const AUTH_FAILURE_DEFAULTS = Object.freeze({
+  maxFailures: 10,
+  windowMs: 60_000,
+  blockMs: 300_000,
+  maxClients: 10_000,
+});

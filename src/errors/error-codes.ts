@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   SWITCHYARD_ADMIN_DISABLED: { status: 404, meaning: 'the admin API is off: no admin token is configured' },
   SWITCHYARD_ADMIN_UNAUTHENTICATED: { status: 401, meaning: 'no `Authorization: Bearer` admin token' },
   SWITCHYARD_ADMIN_FORBIDDEN: { status: 403, meaning: 'the admin token is wrong' },
+  SWITCHYARD_AUTH_RATE_LIMITED: { status: 429, meaning: 'too many wrong admin, metrics or override tokens from this address: refused, whatever the token, until `Retry-After`' },
   SWITCHYARD_ADMIN_NOT_FOUND: { status: 404, meaning: 'no such admin endpoint (or the feature behind it is off)' },
   SWITCHYARD_ADMIN_UNKNOWN_ROUTE: { status: 404, meaning: 'no route of that name' },
   SWITCHYARD_ADMIN_BAD_INPUT: { status: 400, meaning: 'an admin request field is invalid (the detail names it)' },
@@ -35,7 +36,6 @@ export const ERROR_CODES = {
   SWITCHYARD_FLAGS_STORE_UNAVAILABLE: { status: 503, meaning: 'runtime flag changes are refused while their Redis store is unreachable' },
   SWITCHYARD_CACHE_UNAVAILABLE: { status: 503, meaning: 'a cache purge could not reach the store' },
   SWITCHYARD_PURGE_NOT_FOUND: { status: 404, meaning: 'a purge named an unknown route or a URL no cached route serves' },
-  SWITCHYARD_METRICS_DISABLED: { status: 404, meaning: 'Prometheus metrics are off' },
   SWITCHYARD_METRICS_UNAUTHENTICATED: { status: 401, meaning: 'the metrics endpoint needs its token' },
   SWITCHYARD_METRICS_FORBIDDEN: { status: 403, meaning: 'the metrics token is wrong' },
 } as const satisfies Record<string, { readonly status: number; readonly meaning: string }>;

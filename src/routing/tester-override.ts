@@ -11,7 +11,9 @@ export type TesterOverride =
   /** A force header without a valid token: ignored, and counted. */
   | { readonly kind: 'ignored'; readonly why: 'no_token_configured' | 'missing_token' | 'invalid_token' }
   /** A valid token with a force value we do not understand: 400, never a guess. */
-  | { readonly kind: 'malformed'; readonly reason: string };
+  | { readonly kind: 'malformed'; readonly reason: string }
+  /** Too many wrong tokens from this client lately: 429 before the token is compared (server/override-guard.ts). */
+  | { readonly kind: 'rate_limited'; readonly retryAfterMs: number };
 
 const NONE: TesterOverride = Object.freeze({ kind: 'none' });
 

@@ -2,12 +2,12 @@ import type { RequestObserver } from '../pipeline/routed-request.js';
 import type { Side } from '../config/types.js';
 import type { TesterOverride } from '../routing/tester-override.js';
 
-type IgnoredWhy = Extract<TesterOverride, { kind: 'ignored' }>['why'];
+type IgnoredWhy = Extract<TesterOverride, { kind: 'ignored' }>['why'] | 'rate_limited';
 
 /** In-process counters the admin API, the dashboard and metrics read. */
 export class RoutingStats {
   private readonly perRoute = new Map<string, Record<Side, number>>();
-  private readonly ignored: Record<IgnoredWhy, number> = { no_token_configured: 0, missing_token: 0, invalid_token: 0 };
+  private readonly ignored: Record<IgnoredWhy, number> = { no_token_configured: 0, missing_token: 0, invalid_token: 0, rate_limited: 0 };
   private applied = 0;
 
   countDecision(route: string, side: Side): void {
@@ -21,6 +21,7 @@ export class RoutingStats {
 
   countOverride(override: TesterOverride): void {
     if (override.kind === 'ignored') this.ignored[override.why]++;
+    else if (override.kind === 'rate_limited') this.ignored.rate_limited++;
     else if (override.kind === 'applied') this.applied++;
   }
 

@@ -15,7 +15,9 @@ import { normalizeRequestPath, parseAbsoluteForm, splitUrl } from '../routing/re
 import type { RouteTable } from '../routing/route-table.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
 import { stickinessValue } from '../routing/stickiness.js';
-import { OVERRIDE_TOKEN_HEADER, readTesterOverride } from '../routing/tester-override.js';
+import { OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
+import { rateLimitedError, retryAfterHeader, type CredentialAttempts } from '../admin/auth-attempts.js';
+import { readGuardedOverride } from './override-guard.js';
 import { reassertRoute, endCacheSpan, endSpan, runInContext, startCacheSpan, startSideSpan } from '../telemetry/routing-telemetry.js';
 import type { RoutingStats } from './routing-stats.js';
 
@@ -33,6 +35,8 @@ export interface SwitchContext {
   current(): RuntimeSnapshot;
   killSwitch(): boolean;
   readonly overrideToken: Buffer | null;
+  /** Wrong override tokens per client: the brute-force brake (see override-guard.ts). */
+  readonly credentialAttempts: CredentialAttempts;
   readonly handlers: ReadonlyMap<string, NewHandler>;
   readonly stats: RoutingStats;
   /** Everything that watches routed requests (registered in the composition root). */
@@ -173,10 +177,14 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   // Only Switchyard's own mirrored requests may carry the shadow marker: a client's copy would let
   // it pass as shadow traffic, which backends may treat as free of side effects.
   delete req.headers[SHADOW_HEADER];
-  const override = readTesterOverride(req.headers, ctx.overrideToken);
+  const override = readGuardedOverride(req, ctx.overrideToken, ctx.credentialAttempts);
   // Read once, then gone: neither side (nor a new handler's logging) needs the secret.
   delete req.headers[OVERRIDE_TOKEN_HEADER];
   ctx.stats.countOverride(override);
+  if (override.kind === 'rate_limited') {
+    sendProblem(res, rateLimitedError(), { route: route.name }, retryAfterHeader(override.retryAfterMs));
+    return DONE;
+  }
   if (override.kind === 'malformed') {
     sendProblem(res, new BadRequestError('SWITCHYARD_BAD_OVERRIDE', override.reason), { route: route.name });
     return DONE;

@@ -293,7 +293,7 @@ describe('decisions', () => {
       assert.equal(bad.body.code, 'SWITCHYARD_BAD_OVERRIDE');
       const { overrides } = sy.stats.snapshot();
       assert.equal(overrides.applied, 1);
-      assert.deepEqual(overrides.ignored, { no_token_configured: 0, missing_token: 1, invalid_token: 1 });
+      assert.deepEqual(overrides.ignored, { no_token_configured: 0, missing_token: 1, invalid_token: 1, rate_limited: 0 });
     } finally {
       await sy.close();
     }
