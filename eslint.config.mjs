@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const IO_LIBRARIES = [
   { name: 'ioredis', message: 'Only cache/flags adapters (src/**/redis-*.ts) may import ioredis.' },
   { name: 'unleash-client', message: 'Only the Unleash adapter (src/flags/unleash-*.ts) may import unleash-client.' },
-  { name: 'http-proxy-middleware', message: 'Only src/proxy/upstream-proxy.ts may import http-proxy-middleware.' },
+  { name: 'http-proxy-middleware', message: 'Only src/proxy/middleware-dispatch.ts (the Express middleware dispatch) may import http-proxy-middleware.' },
 ];
 const OTEL = { group: ['@opentelemetry/*'], message: 'Only src/telemetry/ may import the OpenTelemetry SDK.' };
 const NODE_IO = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process', 'fs', 'http', 'https', 'net'].map((name) => ({
@@ -40,7 +40,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: IO_LIBRARIES, patterns: [OTEL] }] },
   },
   {
-    files: ['src/proxy/upstream-proxy.ts'],
+    files: ['src/proxy/middleware-dispatch.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: IO_LIBRARIES.filter((l) => l.name !== 'http-proxy-middleware'), patterns: [OTEL] }] },
   },
   {

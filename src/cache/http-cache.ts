@@ -8,14 +8,14 @@ import { SwitchyardError } from '../errors/switchyard-error.js';
 import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import type { Logger } from '../logging/logger.js';
 import { forwardInterim } from '../proxy/interim-response.js';
-import type { ForwardTarget, UpstreamProxy } from '../proxy/upstream-proxy.js';
+import type { DispatchKind, ForwardTarget, UpstreamClient, UpstreamRequest } from '../proxy/upstream-client.js';
 import { baseKey, cacheTarget, digest, FORWARDING_HEADERS, lockKey, normaliseHost, parseVary, requestView, variantKey } from './cache-key.js';
 import { ageSeconds, ageValue, applyNotModified, decideStorage, evaluateLookup, isSafeMethod, onlyIfCached, requestNoStore, staleIfErrorAllows, type Clock, type Headers, type Policy, type StorageDecision } from './cache-policy.js';
 import { CacheStats, type CacheStatus } from './cache-stats.js';
 import { CacheUnavailableError } from './cache-store.js';
 import { decodeRecord, encodeRecord, type EntryMeta, type VaryMarker } from './entry-codec.js';
 import type { GuardedStore } from './guarded-store.js';
-import { fetchFromOrigin, originRequestFor, type OriginRequest } from './origin-fetch.js';
+import { fetchFromOrigin, originRequestFor } from './origin-fetch.js';
 
 export const CACHE_HEADER = 'x-switchyard-cache';
 
@@ -26,7 +26,9 @@ export interface CacheRequest {
   readonly route: string;
   readonly cache: RouteCacheConfig;
   readonly settings: CacheSettings;
-  readonly proxy: UpstreamProxy;
+  readonly upstream: UpstreamClient;
+  /** How a request the cache passes on is proxied (see UpstreamClient.forward). */
+  readonly via?: DispatchKind;
   readonly target: ForwardTarget;
   /**
    * The cached route that serves a raw path (and the path normalised), if any: a successful unsafe
@@ -261,7 +263,7 @@ export class HttpCache {
   private passThrough(c: CacheRequest, status: CacheStatus): void {
     this.stats.count(c.route, status);
     if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, status);
-    c.proxy.forward(c.req, c.res, c.target);
+    c.upstream.forward(c.req, c.res, c.target, c.via);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -306,7 +308,7 @@ export class HttpCache {
       let response: IncomingMessage;
       const requestTime = this.options.clock();
       try {
-        response = await fetchFromOrigin(c.proxy, origin, conditionals, (status, headers) => forwardInterim(c.res, status, headers));
+        response = await fetchFromOrigin(c.upstream, c.route, origin, conditionals, (status, headers) => forwardInterim(c.res, status, headers));
       } catch (error) {
         if (stale !== null && staleIfErrorAllows(stale.entry.policy, this.options.clock())) {
           settle({ kind: 'entry', key, entry: stale.entry, status: 'STALE' });
@@ -519,15 +521,15 @@ export class HttpCache {
   }
 
   private failed(c: CacheRequest, error: unknown): void {
-    const failure = toUpstreamFailure(c.proxy.config.name, error);
-    this.options.logger.warn(`cache fill from upstream \`${c.proxy.config.name}\` failed`, { route: c.route, code: failure.code, cause: error instanceof Error ? error.message : String(error) });
+    // Already logged and mapped by the upstream client.
+    const failure = toUpstreamFailure(c.upstream.config.name, error);
     this.stats.count(c.route, 'MISS');
     if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, 'MISS');
-    sendProblem(c.res, failure, { route: c.route, upstream: c.proxy.config.name });
+    sendProblem(c.res, failure, { route: c.route, upstream: c.upstream.config.name });
   }
 
-  private originRequest(c: CacheRequest): OriginRequest {
-    return originRequestFor(c.req, c.target, new URL(c.proxy.config.url).host, c.proxy.config.preserveHost);
+  private originRequest(c: CacheRequest): UpstreamRequest {
+    return originRequestFor(c.req, c.target, c.upstream);
   }
 
   private decodeEntry(value: Buffer): LoadedEntry {
@@ -554,7 +556,7 @@ export class HttpCache {
         let response: IncomingMessage;
         const requestTime = this.options.clock();
         try {
-          response = await fetchFromOrigin(c.proxy, origin, conditionals);
+          response = await fetchFromOrigin(c.upstream, c.route, origin, conditionals);
         } catch {
           return; // the stale entry stays; the next request tries again
         }

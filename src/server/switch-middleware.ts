@@ -10,7 +10,7 @@ import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
 import type { FlagEngine } from '../flags/flag-engine.js';
 import type { Logger } from '../logging/logger.js';
-import type { UpstreamProxy } from '../proxy/upstream-proxy.js';
+import type { DispatchKind, UpstreamClient } from '../proxy/upstream-client.js';
 import { normalizeRequestPath, parseAbsoluteForm, splitUrl } from '../routing/request-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
@@ -28,7 +28,7 @@ export type NewHandler = (req: Request, res: Response, next: NextFunction) => un
 export interface RuntimeSnapshot {
   readonly config: FlagsConfig;
   readonly table: RouteTable;
-  readonly proxies: ReadonlyMap<string, UpstreamProxy>;
+  readonly proxies: ReadonlyMap<string, UpstreamClient>;
 }
 
 export interface SwitchContext {
@@ -95,6 +95,7 @@ function mayBeAdmin(url: string): boolean {
 export function createSwitch(ctx: SwitchContext): Switch {
   // Decided in front of Express, finished inside it (a new handler needs Express's req/res).
   const handedOver = new WeakMap<IncomingMessage, Routed>();
+  const fronted = new WeakSet<IncomingMessage>();
 
   const finish = (routed: Routed, req: Request, res: Response, next: NextFunction): void => {
     if (routed.kind === 'unrouted') return next();
@@ -111,7 +112,8 @@ export function createSwitch(ctx: SwitchContext): Switch {
       if (handed.kind === 'handler') reassertRoute(handed.pattern);
       return finish(handed, req, res, next);
     }
-    finish(routeRequest(ctx, req, res), req, res, next);
+    // Requests the standalone handler passed on (absolute-form targets) keep its dispatch.
+    finish(routeRequest(ctx, req, res, fronted.has(req) ? 'native' : 'middleware'), req, res, next);
   };
 
   return {
@@ -122,14 +124,14 @@ export function createSwitch(ctx: SwitchContext): Switch {
       if (url.startsWith('/') && !mayBeAdmin(url)) {
         let routed: Routed;
         try {
-          routed = routeRequest(ctx, req, res);
+          routed = routeRequest(ctx, req, res, 'native');
         } catch (error) {
           // Outside Express nothing would catch it: a throw here would take the process down.
           return answerInternalError(ctx.logger, res, error);
         }
         if (routed.kind === 'done') return;
         handedOver.set(req, routed);
-      }
+      } else fronted.add(req);
       app(req, res);
     },
   };
@@ -155,7 +157,7 @@ function useOriginForm(req: IncomingMessage): void {
   req.headers.host = absolute.host;
 }
 
-function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerResponse): Routed {
+function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerResponse, via: DispatchKind): Routed {
   const startedAt = performance.now();
   const snapshot = ctx.current();
   useOriginForm(req);
@@ -233,7 +235,7 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   }
   if ('handler' in side) return { kind: 'handler', name: side.handler, route: route.name, pattern: route.path, params: match.params };
   const cache = decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
-  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache });
+  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache, via });
   return DONE;
 }
 
@@ -247,7 +249,7 @@ function setLocals(res: ServerResponse, routing: RequestRouting): void {
 function forwardTo(
   snapshot: RuntimeSnapshot,
   side: ProxiedSide,
-  r: { req: IncomingMessage; res: ServerResponse; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null },
+  r: { req: IncomingMessage; res: ServerResponse; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null; via: DispatchKind },
 ): void {
   const proxy = snapshot.proxies.get(side.upstream);
   if (proxy === undefined) return sendProblem(r.res, new SwitchyardError('SWITCHYARD_NO_UPSTREAM', `upstream \`${side.upstream}\` is not configured`), { route: r.route });
@@ -257,9 +259,9 @@ function forwardTo(
     const started = startCacheSpan(r.route);
     r.res.once('close', () => endCacheSpan(started.span));
     const routeOf = (rawPath: string): { route: string; path: string } | null => cachedRouteFor(snapshot, rawPath);
-    return runInContext(started.ctx, () => layer.handle({ req: r.req, res: r.res, route: r.route, cache: config, settings, proxy, target, routeOf }));
+    return runInContext(started.ctx, () => layer.handle({ req: r.req, res: r.res, route: r.route, cache: config, settings, upstream: proxy, target, routeOf, via: r.via }));
   }
-  proxy.forward(r.req, r.res, target);
+  proxy.forward(r.req, r.res, target, r.via);
 }
 
 /** The legacy route with a cache that serves GET `rawPath` in this snapshot (for Location invalidation). */

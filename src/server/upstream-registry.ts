@@ -1,20 +1,20 @@
 import type { UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
-import { createUpstreamProxy, type UpstreamProxy } from '../proxy/upstream-proxy.js';
+import { UpstreamClient } from '../proxy/upstream-client.js';
 
 /**
- * Keeps one proxy per upstream across reloads: an unchanged upstream keeps its pool and its
+ * Keeps one client per upstream across reloads: an unchanged upstream keeps its pool and its
  * in-flight count (so a reload never lets more than `maxInFlight` through); a changed or removed
  * one is retired once its in-flight requests finish, so no request is dropped.
  */
 export class UpstreamRegistry {
-  private proxies = new Map<string, UpstreamProxy>();
+  private proxies = new Map<string, UpstreamClient>();
 
   constructor(private readonly logger: Logger) {}
 
   /** Returns the proxies for `upstreams`, reusing identical ones; call `commit` when adopted. */
-  prepare(upstreams: Readonly<Record<string, UpstreamConfig>>): Map<string, UpstreamProxy> {
-    const next = new Map<string, UpstreamProxy>();
+  prepare(upstreams: Readonly<Record<string, UpstreamConfig>>): Map<string, UpstreamClient> {
+    const next = new Map<string, UpstreamClient>();
     for (const [name, config] of Object.entries(upstreams)) {
       const existing = this.proxies.get(name);
       if (existing && sameUpstream(existing.config, config)) {
@@ -23,19 +23,19 @@ export class UpstreamRegistry {
       }
       // Same name, new settings: a new pool, but the same limiter (resized on commit), so the
       // requests still in flight on the old pool count against the new limits.
-      next.set(name, createUpstreamProxy(config, this.logger, existing?.limiter));
+      next.set(name, new UpstreamClient(config, this.logger, existing === undefined ? {} : { limiter: existing.limiter }));
     }
     return next;
   }
 
-  commit(next: Map<string, UpstreamProxy>): void {
+  commit(next: Map<string, UpstreamClient>): void {
     for (const [name, proxy] of this.proxies) if (next.get(name) !== proxy) proxy.retire();
     for (const proxy of next.values()) proxy.limiter.resize(proxy.config);
     this.proxies = next;
   }
 
   /** Proxies built by `prepare` but never committed (a reload that failed later) are retired. */
-  discard(next: Map<string, UpstreamProxy>): void {
+  discard(next: Map<string, UpstreamClient>): void {
     for (const [name, proxy] of next) if (this.proxies.get(name) !== proxy) proxy.retire();
   }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { UpstreamConfig } from '../config/types.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
-import { IDLE_SOCKET_MS } from '../proxy/idle-sockets.js';
+import { silentLogger } from '../logging/logger.js';
+import { UpstreamClient } from '../proxy/upstream-client.js';
 import type { ComparableResponse } from './response-diff.js';
 
 export class ShadowTimeoutError extends SwitchyardError {
@@ -13,9 +14,9 @@ export class ShadowTimeoutError extends SwitchyardError {
 
 export interface SideCall {
   readonly method: string;
-  /** Path and query, exactly as the target should receive them. */
+  /** Path and query, exactly as the target should receive them (see UpstreamClient.prepare). */
   readonly target: string;
-  readonly headers: OutgoingHttpHeaders;
+  readonly headers: IncomingHttpHeaders;
   readonly body: Buffer | null;
   readonly timeoutMs: number;
   /** Bytes kept for comparison; beyond them only a hash of the whole body is kept. */
@@ -24,38 +25,35 @@ export interface SideCall {
 
 /**
  * One HTTP call for the shadow machinery (to a legacy upstream, a new upstream, or the internal
- * new-handler server). Its own pool, never the primary's limiter: shadow traffic must not take
- * slots from real users. Bounded in time and memory.
+ * new-handler server), through an unlimited UpstreamClient of its own: the same header rules,
+ * timers and error mapping as user traffic, but never the users' pool or limiter — shadow
+ * traffic must not take slots from real users. Bounded in time and memory.
  */
 export class SideCaller {
-  private readonly agent: http.Agent;
-  private readonly base: URL;
+  constructor(private readonly client: UpstreamClient) {}
 
-  constructor(baseUrl: string) {
-    this.base = new URL(baseUrl);
-    // Idle connections closed before the backend closes them (see IDLE_SOCKET_MS): no reuse race.
-    const options = { keepAlive: true, maxFreeSockets: 8, timeout: IDLE_SOCKET_MS };
-    this.agent = this.base.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+  /** A caller for Switchyard's own loopback server (the new-handler shadow target). */
+  static internal(baseUrl: string): SideCaller {
+    const config: UpstreamConfig = { name: 'new-side', url: baseUrl, maxInFlight: Infinity, maxQueue: 0, queueTimeoutMs: 0, connectTimeoutMs: 5_000, responseTimeoutMs: 60_000, keepAlive: true, preserveHost: true, retryAfterSeconds: 0, file: '<internal>' };
+    return new SideCaller(new UpstreamClient(config, silentLogger, { unlimited: true }));
+  }
+
+  get upstream(): UpstreamClient {
+    return this.client;
   }
 
   call(c: SideCall): Promise<ComparableResponse> {
-    return new Promise((resolve, reject) => {
-      const basePath = this.base.pathname.replace(/\/+$/, '');
-      const request = (this.base.protocol === 'https:' ? https : http).request({
-        agent: this.agent,
-        protocol: this.base.protocol,
-        hostname: this.base.hostname,
-        port: this.base.port,
-        method: c.method,
-        path: basePath + c.target,
-        headers: c.headers,
-      });
-      const timer = setTimeout(() => request.destroy(new ShadowTimeoutError(c.timeoutMs)), c.timeoutMs);
-      request.on('error', (error) => {
+    const abort = new AbortController();
+    return new Promise<ComparableResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new ShadowTimeoutError(c.timeoutMs));
+        abort.abort();
+      }, c.timeoutMs);
+      const failed = (error: unknown): void => {
         clearTimeout(timer);
-        reject(error);
-      });
-      request.on('response', (res) => {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      this.client.request({ method: c.method, target: c.target, headers: c.headers, body: c.body, signal: abort.signal }).then((res) => {
         const chunks: Buffer[] = [];
         let kept = 0;
         const hash = createHash('sha256');
@@ -67,10 +65,7 @@ export class SideCaller {
             kept += chunk.length;
           } else overflow = true;
         });
-        res.on('error', (error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
+        res.on('error', failed);
         res.on('end', () => {
           clearTimeout(timer);
           resolve({
@@ -80,13 +75,12 @@ export class SideCaller {
             ...(overflow ? { bodyHash: hash.digest('hex') } : {}),
           });
         });
-      });
-      request.end(c.body ?? undefined);
+      }, failed);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.client.retire();
   }
 }
 

@@ -205,6 +205,27 @@ describe('shadow diffing against the real Flask app', () => {
     }
   });
 
+  for (const trusted of [false, true]) {
+    it(`shadow calls to legacy carry the forwarded headers the proxy sends (${trusted ? 'trusted X-Forwarded-* kept' : 'forged X-Forwarded-* replaced'})`, async () => {
+      const store = new MemoryShadowStore();
+      const sy = await make(store, flags(trusted ? 'settings:\n  trustForwardedHeaders: true\n' : ''));
+      try {
+        await supertest(sy.app).get('/flask/echo?q=proto').set('X-Forwarded-Proto', 'https').set('X-Forwarded-For', '203.0.113.9').set('Host', 'shop.example').expect(200);
+        await countsWhen(store, 'echo', (x) => x.compared === 1);
+        const [sample] = await store.samples('echo', 10);
+        assert.ok(sample);
+        const seen = (JSON.parse(sample.candidate.body) as { headers: Record<string, string> }).headers;
+        // The client came over plain HTTP: only a trusted proxy in front may say otherwise.
+        assert.equal(seen['x-forwarded-proto'], trusted ? 'https' : 'http');
+        assert.match(seen['x-forwarded-for'] ?? '', trusted ? /^203\.0\.113\.9, .*127\.0\.0\.1$/ : /^(::ffff:)?127\.0\.0\.1$/);
+        assert.equal(seen['x-forwarded-host'], 'shop.example');
+        assert.equal(seen['x-forwarded-prefix'], '/flask');
+      } finally {
+        await sy.close();
+      }
+    });
+  }
+
   it('samples never hold the tester-override token', async () => {
     const store = new MemoryShadowStore();
     const token = 'override-token-SECRET-9876543210';

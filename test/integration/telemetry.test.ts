@@ -24,7 +24,15 @@ let flask: Flask;
 const flags = () => `
 upstreams:
   flask: { url: "${flask.url}" }
+  one: { url: "${flask.url}", maxInFlight: 1 }
 routes:
+  - name: one-app
+    path: /one/*
+    legacy: { upstream: one, stripPrefix: /one }
+  - name: cached-one
+    path: /cached-one/*
+    legacy: { upstream: one, stripPrefix: /cached-one }
+    cache: {}
   - name: flask-app
     path: /flask/*
     legacy: { upstream: flask, stripPrefix: /flask }
@@ -171,6 +179,32 @@ describe('traces (in-memory exporter, real SDK and instrumentations)', () => {
       assert.equal(server.attributes['switchyard.decision'], 'legacy');
     } finally {
       await killed.close();
+    }
+  });
+
+  it('a cache fill is a legacy span under the cache span, with its wait for a slot (queue wait) and the client span below it', async () => {
+    spans.reset();
+    const sy = await make();
+    try {
+      // The upstream's only slot is taken by a slow proxied request: the fill queues behind it.
+      // (A supertest request is sent when it is awaited: `.then` sends this one now.)
+      const slow = supertest(sy.handler).get('/one/slow?ms=400').expect(200).then((r) => r.status);
+      await new Promise((r) => setTimeout(r, 100));
+      await supertest(sy.handler).get('/cached-one/cacheable?max_age=60&t=fill').expect(200).expect('x-switchyard-cache', 'MISS');
+      await slow;
+      const { all } = await traceOf('cached-one', ['switchyard cache', 'switchyard legacy']);
+      const cacheSpan = all.find((s) => s.name === 'switchyard cache')!;
+      const fill = all.find((s) => s.name === 'switchyard legacy')!;
+      assert.equal(parentOf(fill), cacheSpan.spanContext().spanId);
+      assert.equal(fill.attributes['switchyard.upstream'], 'one');
+      assert.equal(fill.attributes['switchyard.call'], 'cache_fill');
+      assert.equal(fill.attributes['http.response.status_code'], 200);
+      // It waited for the slow request's slot (which held it for 400 ms, 100 ms of which before the fill arrived).
+      assert.ok(Number(fill.attributes['switchyard.queue.wait_ms']) >= 100, `queue wait ${String(fill.attributes['switchyard.queue.wait_ms'])}`);
+      const client = all.find((s) => s.kind === SpanKind.CLIENT && parentOf(s) === fill.spanContext().spanId);
+      assert.ok(client, 'the fill call is a client span under the legacy span');
+    } finally {
+      await sy.close();
     }
   });
 

@@ -18,10 +18,14 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Runs Switchyard on a real loopback port (for concurrency tests that supertest cannot express). */
-export async function listen(options: SwitchyardOptions): Promise<Listening> {
+/**
+ * Runs Switchyard on a real loopback port (for concurrency tests that supertest cannot express):
+ * `switchyard.handler` (what the CLI serves, node:http dispatch) or `switchyard.app` (the Express
+ * path, http-proxy-middleware dispatch), which must behave alike.
+ */
+export async function listen(options: SwitchyardOptions, via: 'handler' | 'app' = 'handler'): Promise<Listening> {
   const switchyard = await createSwitchyard({ watch: false, ...options });
-  const server = http.createServer(switchyard.handler);
+  const server = http.createServer(via === 'handler' ? switchyard.handler : switchyard.app);
   server.on('clientError', switchyard.clientError); // as the CLI does
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

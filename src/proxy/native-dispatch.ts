@@ -1,0 +1,33 @@
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { Dispatch } from './dispatch.js';
+import { removeHopByHop } from './forwarded-headers.js';
+
+/**
+ * The standalone handler's dispatch: node:http straight to the upstream's pool, no proxy library
+ * in between (its per-request event plumbing was a measurable share of a proxied request; see the
+ * README's benchmark notes). Behaves as the middleware dispatch does: hop-by-hop headers dropped
+ * both ways, Node's own framing and Connection header for the client (so a client's
+ * `Connection: close` is honoured), a backend dying mid-body cuts the response.
+ */
+export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
+  const transport = url.protocol === 'https:' ? https : http;
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? undefined : Number(url.port);
+  return (req, res, exchange) => {
+    const request = transport.request({ agent, hostname, port, method: req.method, path: exchange.path, headers: exchange.headers as OutgoingHttpHeaders, setHost: false });
+    exchange.started(request);
+    request.once('response', (response) => {
+      if (res.destroyed) return void response.destroy();
+      const headers: IncomingHttpHeaders = response.headers;
+      removeHopByHop(headers);
+      // Node frames the body for this client (chunked, or close for HTTP/1.0) and says keep-alive/close itself.
+      delete headers['transfer-encoding'];
+      res.writeHead(response.statusCode ?? 502, response.statusMessage, headers as OutgoingHttpHeaders);
+      response.on('error', () => res.destroy());
+      response.pipe(res);
+    });
+    request.on('error', (error) => exchange.fail(error));
+    req.pipe(request);
+  };
+}
