@@ -61,7 +61,7 @@ os.makedirs(STATE_DIR, exist_ok=True)
 _STATE_FILE = os.path.join(STATE_DIR, "state.json")
 
 # Paths that are bookkeeping, not traffic: never counted in /__hits.
-_UNCOUNTED_PREFIXES = ("/__hits", "/__health")
+_UNCOUNTED_PREFIXES = ("/__hits", "/__health", "/__chaos")
 
 
 def _empty_state():
@@ -111,8 +111,10 @@ def _locked_state(write=True):
 
 
 def _record_hit(path):
+    """Counts the hit; returns the injected delay in ms (POST /__chaos/delay), 0 normally."""
     with _locked_state() as state:
         state["hits"][path] = int(state["hits"].get(path, 0)) + 1
+        return int(state.get("chaos_delay_ms", 0))
 
 
 class HitCounter:
@@ -131,7 +133,10 @@ class HitCounter:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"
         if not path.startswith(_UNCOUNTED_PREFIXES):
-            _record_hit(path)
+            delay_ms = _record_hit(path)
+            if delay_ms:
+                # Chaos runs: every counted route answers this much later (outside the lock).
+                time.sleep(delay_ms / 1000.0)
         return self.wsgi_app(environ, start_response)
 
 
@@ -312,6 +317,17 @@ def hits_reset():
         state.clear()
         state.update(_empty_state())
     return jsonify({"reset": True})
+
+
+@app.post("/__chaos/delay")
+def chaos_delay():
+    """Chaos runs (bench/chaos): ?ms=N delays every counted request by N ms; ms=0 ends it."""
+    ms = _int_arg("ms", 0, MAX_SLOW_MS)
+    if ms is None:
+        return _error(400, "ms must be an integer between 0 and %d" % MAX_SLOW_MS)
+    with _locked_state() as state:
+        state["chaos_delay_ms"] = ms
+    return jsonify({"delay_ms": ms})
 
 
 @app.get("/__health")

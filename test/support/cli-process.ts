@@ -10,6 +10,8 @@ export interface CliRun {
   stdout(): string;
   stderr(): string;
   signal(name: NodeJS.Signals): void;
+  /** The process id (chaos runs read its RSS from /proc). */
+  readonly pid: number;
 }
 
 /** The real CLI (src/main.ts under tsx) in its own process; `env` is added to this process's. */
@@ -20,7 +22,7 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-  return { done, stdout: () => stdout, stderr: () => stderr, signal: (name) => void child.kill(name) };
+  return { done, stdout: () => stdout, stderr: () => stderr, signal: (name) => void child.kill(name), pid: child.pid ?? -1 };
 }
 
 /** Polls until `check` passes; false after `timeoutMs`. */

@@ -31,6 +31,12 @@ export interface LegacyServer {
   readonly stateDir: string;
   /** Last part of gunicorn's error log (its stderr), for diagnostics. */
   logTail(): string;
+  /**
+   * Sends a signal to gunicorn's master and every worker (chaos tests: SIGSTOP/SIGCONT hang and
+   * resume the app, SIGKILL kills it without a goodbye). Returns when the signal is sent; after
+   * SIGKILL, stop() only cleans up.
+   */
+  signal(name: NodeJS.Signals): void;
   /** SIGTERM, wait for exit (SIGKILL after 5 s); idempotent. */
   stop(): Promise<void>;
 }
@@ -46,6 +52,8 @@ export interface StartOptions {
   port?: number;
   /** Extra environment for gunicorn (wins over the defaults, incl. LEGACY_STATE_DIR). */
   env?: Record<string, string>;
+  /** Extra gunicorn arguments before the app, e.g. an access log: ['--access-logfile', file]. */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -277,6 +285,10 @@ class GunicornServer implements LegacyServer {
     return readTail(this.logFile);
   }
 
+  signal(name: NodeJS.Signals): void {
+    killTree(this.child, name);
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -378,6 +390,7 @@ async function startOnce(spec: AppSpec, opts: StartOptions, port: number): Promi
     '--log-level',
     'info',
     // Access log stays off: gunicorn only writes one when --access-logfile is given.
+    ...(opts.extraArgs ?? []),
     spec.wsgi,
   ];
 

@@ -59,6 +59,8 @@ export interface UnleashTestServer {
   logTail(): string;
   /** SIGKILL: Unleash gone without a goodbye (the database stays until stop()). */
   kill(): Promise<void>;
+  /** Starts it again after kill(), on the same port, database and tokens. */
+  restart(): Promise<void>;
   /** Stops the server (if still running) and drops its database; idempotent. */
   stop(): Promise<void>;
 }
@@ -148,35 +150,43 @@ export async function startUnleashServer(options: { logLevel?: string } = {}): P
   const clientToken = `*:${ENVIRONMENT}.client${secret}`;
   const startOptions = { database, port, adminToken, clientTokens: [{ secret: clientToken, environment: ENVIRONMENT }], logLevel: options.logLevel ?? 'warn' };
 
-  const child = spawn(process.execPath, [SERVER_SCRIPT, 'start', JSON.stringify(startOptions)], { cwd: UNLEASH_SERVER_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const p of live) p.kill('SIGKILL');
-    });
-  }
   let log = '';
-  const append = (c: Buffer): void => {
-    log = (log + c.toString()).slice(-16_384);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  child.unref();
+  // A relaunch (restart()) reuses the port, database and tokens: clients reconnect to the same URL.
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, [SERVER_SCRIPT, 'start', JSON.stringify(startOptions)], { cwd: UNLEASH_SERVER_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    if (!exitHook) {
+      exitHook = true;
+      process.on('exit', () => {
+        for (const p of live) p.kill('SIGKILL');
+      });
+    }
+    log = '';
+    const append = (c: Buffer): void => {
+      log = (log + c.toString()).slice(-16_384);
+    };
+    child.stdout.on('data', append);
+    child.stderr.on('data', append);
+    child.unref();
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!log.includes('UNLEASH_READY')) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await serverScript('dropdb', database).catch(() => {});
-      throw new Error(`unleash-server exited at start-up (exit ${child.exitCode ?? child.signalCode}):\n${log}`);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!log.includes('UNLEASH_READY')) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`unleash-server exited at start-up (exit ${child.exitCode ?? child.signalCode}):\n${log}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`unleash-server did not start within ${START_TIMEOUT_MS} ms:\n${log}`);
+      }
+      await delay(50);
     }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      await serverScript('dropdb', database).catch(() => {});
-      throw new Error(`unleash-server did not start within ${START_TIMEOUT_MS} ms:\n${log}`);
-    }
-    await delay(50);
+    return child;
+  };
+  let child: ChildProcess;
+  try {
+    child = await launch();
+  } catch (error) {
+    await serverScript('dropdb', database).catch(() => {});
+    throw error;
   }
 
   const base = `http://127.0.0.1:${port}`;
@@ -228,6 +238,10 @@ export async function startUnleashServer(options: { logLevel?: string } = {}): P
     admin,
     logTail: () => log,
     kill: () => killWith('SIGKILL'),
+    restart: async () => {
+      await killWith('SIGKILL');
+      child = await launch();
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
