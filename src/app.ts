@@ -40,6 +40,7 @@ import { answerProbe } from './admin/health-probes.js';
 import { answerMetrics } from './admin/metrics-endpoint.js';
 import { packageVersion } from './config/package-version.js';
 import { ShadowCounts } from './metrics/shadow-counts.js';
+import { ProcessMetrics } from './metrics/process-metrics.js';
 import { switchyardMetrics } from './metrics/switchyard-metrics.js';
 import { Readiness } from './server/readiness.js';
 import { createFlagEngine, type FlagSourcesOptions } from './flags/create-flags.js';
@@ -272,6 +273,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   ], credentialAttempts);
   const readiness = options.readiness ?? new Readiness();
   const metricsToken = options.metrics?.token;
+  const processMetrics = options.metrics?.prometheus === true ? new ProcessMetrics() : null;
   const metricsEndpoint = {
     enabled: options.metrics?.prometheus ?? false,
     token: metricsToken ? Buffer.from(metricsToken) : null,
@@ -288,7 +290,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
         ready: readiness.ready,
         version: packageVersion(),
         flagsVersion: snapshot.config.version,
-      });
+      }).concat(processMetrics?.families() ?? []);
     },
   };
   // The admin API first, then the switch: routes can never claim paths under ADMIN_PREFIX.
@@ -343,6 +345,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       stopObserving();
       stopCountingCache();
       shadowTargets.close();
+      processMetrics?.close();
       await newSideServer.close();
       await shadowStore.close();
       await outcomes.close();

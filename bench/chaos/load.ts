@@ -40,6 +40,8 @@ export interface LoadHandle {
   readonly startedAt: number;
   /** ms since the load started. */
   now(): number;
+  /** Every request sent so far, in order (answers fill in as they arrive). */
+  outcomes(): readonly Outcome[];
   /** Stops sending; resolves with every outcome once the last answer (or timeout) is in. */
   stop(): Promise<Outcome[]>;
 }
@@ -151,6 +153,7 @@ export function startLoad(options: LoadOptions): LoadHandle {
   return {
     startedAt: started,
     now,
+    outcomes: () => outcomes,
     stop: async () => {
       stopped = true;
       clearInterval(timer);

@@ -47,6 +47,9 @@ try {
   const table = formatTable(results);
   writeFileSync(join(resultsDir, 'chaos.md'), `${header}${table}\n\n${formatDetails(results)}\n`);
   writeFileSync(join(resultsDir, 'chaos-output.log'), captured);
+  // Every request that failed, was retried or went to a cached route, for a closer look.
+  const notable = results.map((r) => ({ name: r.name, outcomes: r.outcomes.filter((o) => o.status !== 200 || o.retried || o.kind === 'cached') }));
+  writeFileSync(join(resultsDir, 'chaos-outcomes.json'), JSON.stringify(notable));
   process.stdout.write(`${header}${table}\n`);
 }
 const failing = results.filter((r) => r.figures.lost > 0 || r.figures.misrouted > 0 || r.figures.unexpectedErrors > 0);

@@ -131,6 +131,11 @@ describe('/_switchyard/metrics (Prometheus text)', () => {
       assert.equal(sampleValue(m, 'switchyard_ready'), 1);
       assert.equal(sampleValue(m, 'switchyard_kill_switch'), 0);
       assert.equal(sampleValue(m, 'switchyard_info', { flags_version: l.switchyard.config.version }), 1);
+      // The process's own health (what npm run soak samples): memory, heap, event-loop delay.
+      assert.ok(sampleValue(m, 'process_resident_memory_bytes')! > 1_000_000);
+      assert.ok(sampleValue(m, 'nodejs_heap_used_bytes')! > 0);
+      assert.equal(types['nodejs_eventloop_delay_seconds'], 'gauge');
+      assert.ok(sampleValue(m, 'nodejs_eventloop_delay_seconds', { quantile: '0.99' })! >= 0);
       await Promise.all(slow);
       assert.equal(sampleValue(await scrape(), 'switchyard_upstream_in_flight', { upstream: 'flask' }), 0);
     } finally {

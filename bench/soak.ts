@@ -1,0 +1,132 @@
+/**
+ * `npm run soak -- --minutes 10 [--rate 150] [--no-unleash]`: steady open-loop load with every
+ * feature on (two Switchyard processes, Redis cache and shared stores, shadow 100% on one route,
+ * a rollout decided by a real Unleash, Prometheus metrics), no faults. Every 10 s it samples each
+ * instance's RSS, V8 heap and event-loop delay (from /_switchyard/metrics) and the clients'
+ * latency of that window. Passes when, after the warm-up (the first fifth, at least 1 minute):
+ * - every RSS sample stays within ±10% of that instance's post-warm-up median;
+ * - the heap does not grow: the mean of the last three samples is within ±10% of the first three
+ *   (the heap saw-tooths with each GC, so single samples are compared as a trend);
+ * - p99 does not drift: the median window p99 of the last third is at most 1.5× that of the
+ *   first third (client latency and event-loop delay; 1.5×, not 1.1×: the machine is shared);
+ * - nothing was lost or misrouted and no error reached a client.
+ * Writes the samples and the verdict to bench/results/soak.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { analyse, summary } from './chaos/analyse.js';
+import { ChaosCluster } from './chaos/cluster.js';
+import { startLoad, type Outcome } from './chaos/load.js';
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+const minutes = Number(argValue('--minutes') ?? 10);
+const rate = Number(argValue('--rate') ?? 150);
+const unleash = !process.argv.includes('--no-unleash');
+if (!(minutes > 0) || !Number.isInteger(rate) || rate < 1) throw new Error('usage: npm run soak -- --minutes N [--rate R] [--no-unleash]');
+const SAMPLE_MS = 10_000;
+
+interface Sample {
+  readonly atS: number;
+  readonly rssMb: number[];
+  readonly heapMb: number[];
+  readonly loopP99Ms: number[];
+  readonly requests: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+async function scrape(url: string): Promise<{ rss: number; heap: number; loopP99: number }> {
+  const text = await (await fetch(`${url}/_switchyard/metrics`)).text();
+  const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  return {
+    rss: value(/^process_resident_memory_bytes (\S+)$/m),
+    heap: value(/^nodejs_heap_used_bytes (\S+)$/m),
+    loopP99: value(/^nodejs_eventloop_delay_seconds\{quantile="0\.99"\} (\S+)$/m),
+  };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
+
+const log = (line: string): void => void process.stderr.write(`soak: ${line}\n`);
+const cluster = await ChaosCluster.start({ unleash, log, legacyResponseTimeoutMs: 5_000 });
+const samples: Sample[] = [];
+let outcomes: readonly Outcome[] = [];
+let records;
+try {
+  const load = startLoad({ urls: cluster.urls, perSecond: rate, firstId: 1 });
+  const end = minutes * 60_000;
+  let seen = 0;
+  while (load.now() < end) {
+    await delay(Math.min(SAMPLE_MS, end - load.now()));
+    const stats = await Promise.all(cluster.urls.map(scrape));
+    const all = load.outcomes();
+    const window = all.slice(seen).filter((o) => o.status !== null);
+    seen = all.length;
+    const lat = summary(window.map((o) => o.doneAt - o.sentAt));
+    const sample: Sample = {
+      atS: Math.round(load.now() / 1000),
+      rssMb: stats.map((s) => mb(s.rss)),
+      heapMb: stats.map((s) => mb(s.heap)),
+      loopP99Ms: stats.map((s) => Math.round(s.loopP99 * 10_000) / 10),
+      requests: window.length,
+      p50Ms: Math.round(lat.p50 * 10) / 10,
+      p99Ms: Math.round(lat.p99 * 10) / 10,
+    };
+    samples.push(sample);
+    log(`${sample.atS} s: rss ${sample.rssMb.join('/')} MB, heap ${sample.heapMb.join('/')} MB, loop p99 ${sample.loopP99Ms.join('/')} ms, clients p50/p99 ${sample.p50Ms}/${sample.p99Ms} ms (${sample.requests})`);
+  }
+  outcomes = await load.stop();
+  await delay(500);
+  records = await cluster.sideRecords(1);
+} finally {
+  await cluster.stop();
+}
+
+const figures = analyse(outcomes, records, { injectAt: Number.POSITIVE_INFINITY, healAt: Number.POSITIVE_INFINITY }, { allowedError: () => false });
+const warm = samples.filter((s) => s.atS >= Math.max(60, (minutes * 60) / 5));
+const third = Math.max(1, Math.floor(warm.length / 3));
+const checks: { what: string; pass: boolean; detail: string }[] = [];
+for (let i = 0; i < cluster.urls.length; i++) {
+  const rss = warm.map((s) => s.rssMb[i]!);
+  const m = median(rss);
+  const worst = Math.max(...rss.map((v) => Math.abs(v / m - 1)));
+  checks.push({ what: `instance ${i} RSS within ±10% of its median`, pass: worst <= 0.1, detail: `median ${m} MB, min ${Math.min(...rss)}, max ${Math.max(...rss)} (worst ${(worst * 100).toFixed(1)}%)` });
+  const heap = warm.map((s) => s.heapMb[i]!);
+  const growth = mean(heap.slice(-3)) / mean(heap.slice(0, 3)) - 1;
+  checks.push({ what: `instance ${i} heap trend within ±10%`, pass: Math.abs(growth) <= 0.1, detail: `first three ${mean(heap.slice(0, 3)).toFixed(1)} MB, last three ${mean(heap.slice(-3)).toFixed(1)} MB (${(growth * 100).toFixed(1)}%)` });
+  const loop = warm.map((s) => s.loopP99Ms[i]!);
+  const loopDrift = median(loop.slice(-third)) / median(loop.slice(0, third));
+  checks.push({ what: `instance ${i} event-loop delay p99 does not drift`, pass: loopDrift <= 1.5, detail: `median window p99 ${median(loop.slice(0, third))} → ${median(loop.slice(-third))} ms (×${loopDrift.toFixed(2)})` });
+}
+const p99 = warm.map((s) => s.p99Ms);
+const drift = median(p99.slice(-third)) / median(p99.slice(0, third));
+checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${median(p99.slice(0, third))} → ${median(p99.slice(-third))} ms (×${drift.toFixed(2)})` });
+checks.push({
+  what: 'nothing lost or misrouted, no error reached a client',
+  pass: figures.lost === 0 && figures.misrouted === 0 && figures.errors.length === 0,
+  detail: `${figures.sent} sent; ${Object.entries(figures.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}; lost ${figures.lost}; misrouted ${figures.misrouted}${figures.misroutedExamples.length > 0 ? ` (${figures.misroutedExamples.join(' | ')})` : ''}`,
+});
+
+const verdict = checks.every((c) => c.pass) ? 'PASS' : 'FAIL';
+const table = [
+  '| t (s) | RSS MB (a/b) | heap MB (a/b) | loop p99 ms (a/b) | requests | client p50 / p99 ms |',
+  '|---:|---|---|---|---:|---|',
+  ...samples.map((s) => `| ${s.atS} | ${s.rssMb.join(' / ')} | ${s.heapMb.join(' / ')} | ${s.loopP99Ms.join(' / ')} | ${s.requests} | ${s.p50Ms} / ${s.p99Ms} |`),
+].join('\n');
+const report = `Soak ${new Date().toISOString()}: ${minutes} min at ${rate} req/s, ${unleash ? 'Unleash on' : 'no Unleash'}; ${verdict}\n\n${checks.map((c) => `- ${c.pass ? 'pass' : 'FAIL'}: ${c.what} — ${c.detail}`).join('\n')}\n\n${table}\n`;
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, 'soak.md'), report);
+process.stdout.write(report);
+if (verdict !== 'PASS') process.exitCode = 1;

@@ -1,0 +1,59 @@
+/**
+ * Short cases of `npm run chaos` (bench/chaos/): steady load through two real Switchyard
+ * processes sharing a private Redis in front of gunicorn Flask, while a dependency fails. The
+ * assertions are outcomes, never timings: nothing lost, nothing misrouted (decision headers
+ * against gunicorn's access log, the new service's records and Flask's own counters), and every
+ * error a client saw is the documented one for that fault.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ChaosCluster } from '../../bench/chaos/cluster.js';
+import { runScenario, type Scenario, type ScenarioResult } from '../../bench/chaos/scenarios.js';
+import { assertNothingLostOrMisrouted, shortScenario } from '../support/chaos-assertions.js';
+
+const RATE = 60;
+
+describe('chaos: dependencies failing under load (two Switchyard processes, Redis, gunicorn)', { timeout: 170_000 }, () => {
+  let cluster: ChaosCluster;
+  let nextId = 1;
+  const run = async (scenario: Scenario): Promise<ScenarioResult> => {
+    const result = await runScenario(cluster, scenario, { perSecond: RATE, firstId: nextId, beforeMs: 1_500, afterMs: 2_500 });
+    nextId += result.outcomes.length + 1_000;
+    return result;
+  };
+
+  before(async () => {
+    cluster = await ChaosCluster.start({ unleash: false, legacyResponseTimeoutMs: 5_000 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('Redis SIGKILLed and restarted: every request answered 200, cache, shadow and flags carry on', async () => {
+    const result = await run(shortScenario('Redis SIGKILL', 3_000));
+    assertNothingLostOrMisrouted(result);
+    assert.deepEqual(Object.keys(result.figures.byStatus), ['200']);
+  });
+
+  it('Redis hung (SIGSTOP): still every request 200', async () => {
+    const result = await run(shortScenario('Redis SIGSTOP', 3_000));
+    assertNothingLostOrMisrouted(result);
+    assert.deepEqual(Object.keys(result.figures.byStatus), ['200']);
+  });
+
+  it('gunicorn SIGKILLed: cached routes serve stale, other legacy routes 502 problem+json, new routes untouched', async () => {
+    const result = await run(shortScenario('legacy gunicorn SIGKILLed', 3_000));
+    assertNothingLostOrMisrouted(result);
+    const failed = result.outcomes.filter((o) => o.status !== 200);
+    assert.ok(failed.length > 0, 'the dead legacy app was visible on its uncached routes');
+    for (const o of failed) assert.equal(o.backend, 'legacy', `#${o.id} ${o.path}: ${o.status} ${o.error}`);
+    assert.ok(failed.every((o) => o.kind !== 'cached' && o.kind !== 'hello'));
+    assert.ok(result.outcomes.some((o) => o.kind === 'cached' && o.cache === 'STALE'), 'stale entries were served while legacy was down');
+  });
+
+  it('the shadow side answering garbage: clients never notice', async () => {
+    const result = await run(shortScenario('shadow side answering garbage', 3_000));
+    assertNothingLostOrMisrouted(result);
+    assert.deepEqual(Object.keys(result.figures.byStatus), ['200']);
+  });
+});
