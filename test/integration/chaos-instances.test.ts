@@ -52,6 +52,6 @@ describe('chaos: Switchyard instances stopping and flags changing under load', {
     const toggles = result.outcomes.filter((o) => o.kind === 'toggle');
     assert.equal(toggles.at(-1)?.backend, 'new');
     assert.ok(toggles.some((o) => o.backend === 'legacy'));
-    assert.match(cluster.capturedOutput(), /flags reload rejected; version \w+ stays in force:\\n  - \S+routes\.yaml:5: routes\[0\]\.mode: must be one of/, 'the rejected edit was logged (a JSON line), file:line:field');
+    assert.match(cluster.capturedOutput(), /flags reload rejected; version \w+ stays in force:\\n {2}- \S+routes\.yaml:5: routes\[0\]\.mode: must be one of/, 'the rejected edit was logged (a JSON line), file:line:field');
   });
 });
