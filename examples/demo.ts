@@ -106,8 +106,9 @@ Switchyard demo is up at ${base}   (Ctrl-C to stop)
   stores:      ${stores.description}
   traffic:     ${options.traffic ? '~5 requests/s from 40 users (--no-traffic turns it off)' : 'off (--no-traffic)'}
 
-Admin API token (shown once, not logged):
-  export SWITCHYARD_ADMIN_TOKEN=${adminToken}
+Dashboard — open this; it signs you in (the admin token is printed once, here, and never logged):
+  ${base}/_switchyard/ui/#token=${adminToken}
+For the admin API with curl: export SWITCHYARD_ADMIN_TOKEN=<the part after #token= above>
 
 Try:
   curl -i ${base}/flask/hello                          # migrated: the new TypeScript handler (X-Switchyard-Backend: new)

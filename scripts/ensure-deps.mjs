@@ -2,7 +2,8 @@
 // Makes `npm test`, `npm run demo` and `npm run bench` work on a fresh clone of a Debian machine:
 // installs the npm packages when node_modules is missing or older than the lockfile, and the
 // Debian packages the examples and tests run (--python: Flask, Django, gunicorn; --redis:
-// redis-server; --test: the Prometheus parser and nginx the tests check with). As root, or with
+// redis-server; --test: the Prometheus parser and nginx the tests check with, and Chromium for the
+// dashboard's browser tests). As root, or with
 // password-less sudo, it installs what is missing and says what; otherwise it prints the exact
 // command and exits 1. --dry-run says what it would run and changes nothing.
 // Plain Node with no dependencies: it runs before anything is installed.
@@ -46,6 +47,11 @@ function hasRedisServer() {
   return candidates.some((binary) => spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0);
 }
 
+/** The browser the dashboard tests drive: SWITCHYARD_CHROMIUM alone when set, else Debian's. */
+function hasChromium() {
+  return existsSync(process.env.SWITCHYARD_CHROMIUM || '/usr/bin/chromium');
+}
+
 /** What each package is for, said when installing it. */
 /** @type {Record<string, string>} */
 const NEEDED_FOR = {
@@ -55,6 +61,7 @@ const NEEDED_FOR = {
   'redis-server': 'private Redis servers on free ports (never a shared one)',
   'python3-prometheus-client': "the metrics test parses /_switchyard/metrics with Prometheus' own parser",
   nginx: "the compose test runs the load balancer's config in front of two Switchyard instances",
+  chromium: "the dashboard tests drive Debian's headless Chromium with playwright-core (no browser download)",
 };
 
 /** @returns {string[]} */
@@ -68,6 +75,7 @@ function missingDebianPackages() {
   if (args.has('--redis') && !hasRedisServer()) wanted.push('redis-server');
   if (args.has('--test') && !canImport(['prometheus_client'])) wanted.push('python3-prometheus-client');
   if (args.has('--test') && !existsSync('/usr/sbin/nginx')) wanted.push('nginx');
+  if (args.has('--test') && !hasChromium()) wanted.push('chromium');
   return wanted;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
@@ -38,7 +39,13 @@ import { createResponseCache, purgeContextOf, type CacheStatsSnapshot, type Resp
 import { flagsSection } from './admin/flags-section.js';
 import { answerProbe } from './admin/health-probes.js';
 import { answerMetrics } from './admin/metrics-endpoint.js';
-import { packageVersion } from './config/package-version.js';
+import { packageRoot, packageVersion } from './config/package-version.js';
+import { eventsSection } from './admin/events-section.js';
+import { shadowRulesSection } from './admin/shadow-rules-section.js';
+import { MemoryIgnoreRuleStore, RuntimeIgnoreRules, type IgnoreRuleStore } from './shadow/ignore-rule-store.js';
+import { RedisIgnoreRuleStore } from './shadow/redis-ignore-rule-store.js';
+import { uiRouter } from './ui/ui-router.js';
+import { UiSessions } from './ui/ui-sessions.js';
 import { ShadowCounts } from './metrics/shadow-counts.js';
 import { ProcessMetrics } from './metrics/process-metrics.js';
 import { switchyardMetrics } from './metrics/switchyard-metrics.js';
@@ -57,8 +64,14 @@ export interface SwitchyardOptions {
   readonly useLegacy?: boolean;
   /** Token that makes X-Switchyard-Force count; without one, overrides are always ignored. */
   readonly overrideToken?: string | null;
-  /** Bearer token of the admin API under /_switchyard; without one the admin API is off. */
+  /** Bearer token of the admin API under /_switchyard; without one the admin API (and the dashboard) is off. */
   readonly adminToken?: string | null;
+  /** A read-only token: GET on the admin API, and a viewer session on the dashboard. */
+  readonly viewerToken?: string | null;
+  /** The dashboard at /_switchyard/ui/: session length (default 8 h), clock, where the built page is. */
+  readonly ui?: { readonly sessionTtlMs?: number; readonly now?: () => number; readonly assetsDir?: string };
+  /** Runtime shadow ignore rules: Redis when `REDIS_URL` is set (every instance, kept), else this process. */
+  readonly shadowRules?: { readonly store?: IgnoreRuleStore };
   /** Reload when files in `flagsDir` change (default true with a directory). */
   readonly watch?: boolean;
   readonly logger?: Logger;
@@ -135,7 +148,7 @@ export interface Switchyard {
 export async function createSwitchyard(options: SwitchyardOptions = {}): Promise<Switchyard> {
   const logger = options.logger ?? createConsoleLogger();
   // The same floor as the environment's SWITCHYARD_*_TOKEN (config/env-options.ts).
-  const shortTokens = (['adminToken', 'overrideToken', 'metricsToken'] as const).filter((name) => {
+  const shortTokens = (['adminToken', 'viewerToken', 'overrideToken', 'metricsToken'] as const).filter((name) => {
     const token = name === 'metricsToken' ? options.metrics?.token : options[name];
     return typeof token === 'string' && token.length > 0 && token.length < MIN_TOKEN_LENGTH;
   });
@@ -183,6 +196,9 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     ...(options.outcomes?.publishEveryMs === undefined ? {} : { publishEveryMs: options.outcomes.publishEveryMs }),
   });
   outcomes.start();
+  const ignoreRules = new RuntimeIgnoreRules(
+    options.shadowRules?.store ?? (redisUrl ? new RedisIgnoreRuleStore({ url: redisUrl, namespace: shadowSettings.namespace, logger }) : new MemoryIgnoreRuleStore()),
+  );
   const newSideServer = new NewSideServer();
   const shadowTargets = new ShadowTargets(newSideServer, handlers);
   const shadowMirror = new ShadowMirror({
@@ -193,6 +209,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     loopUtilization: options.shadow?.loopUtilization ?? createLoopUtilization(),
     logger,
     onCompared: (route, matched) => outcomes.recordComparison(route, matched),
+    rules: (route, shadow) => ignoreRules.rulesFor(route, shadow),
   });
 
   // Registered once, in order: whatever watches routed requests (stats, telemetry, the shadow
@@ -258,7 +275,23 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
         }, logger)
       : () => {};
 
-  const adminApi = createAdminApi(options.adminToken ? Buffer.from(options.adminToken) : null, [
+  const adminToken = options.adminToken ? Buffer.from(options.adminToken) : null;
+  const viewerToken = options.viewerToken ? Buffer.from(options.viewerToken) : null;
+  const uiNow = options.ui?.now ?? Date.now;
+  const sessions = adminToken === null ? null : new UiSessions({ adminToken, ttlMs: options.ui?.sessionTtlMs ?? 8 * 3600_000, now: uiNow, randomId: randomUUID });
+  const events = eventsSection({
+    snapshot: () => ({
+      flagVersion: snapshot.config.version,
+      runtimeVersion: flagEngine.store.state().version,
+      killSwitch: flagEngine.killSwitchOn(),
+      rulesVersion: ignoreRules.store.version(),
+    }),
+    onChange: (listener) => {
+      const stops = [flagEngine.store.onChange(listener), ignoreRules.store.onChange(listener)];
+      return () => stops.forEach((stop) => stop());
+    },
+  });
+  const adminApi = createAdminApi({ adminToken, viewerToken, sessions }, [
     routesSection({
       config: () => snapshot.config,
       killSwitch: () => flagEngine.killSwitchOn(),
@@ -270,6 +303,8 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     shadowSection(shadowStore, () => snapshot.config),
     flagsSection({ engine: flagEngine, config: () => snapshot.config }),
     responseCache.admin,
+    shadowRulesSection(ignoreRules, shadowStore, () => snapshot.config),
+    events,
   ], credentialAttempts);
   const readiness = options.readiness ?? new Readiness();
   const metricsToken = options.metrics?.token;
@@ -299,6 +334,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   routed.use((req, res, next) => {
     if (!answerProbe(req, res, readiness) && !answerMetrics(req, res, metricsEndpoint)) next();
   });
+  // The dashboard's page and sign-in need no token (they are how a person gets a session).
+  routed.use(`${ADMIN_PREFIX}/ui`, uiRouter({
+    sessions,
+    adminToken,
+    viewerToken,
+    attempts: credentialAttempts,
+    assetsDir: options.ui?.assetsDir ?? path.join(packageRoot(), 'dist', 'ui'),
+  }));
   routed.use(ADMIN_PREFIX, adminApi);
   routed.use(switchyardSwitch.middleware);
 
@@ -312,6 +355,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   // Bounded: the runtime store and Unleash each get a start-up wait, then we serve with what we have.
   await flagEngine.start(initial.config);
+  await ignoreRules.store.start();
   readiness.markReady();
 
   return {
@@ -341,6 +385,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     cacheStats: () => responseCache.stats(),
     purgeCache: (request) => responseCache.purge(request),
     close: async () => {
+      events.closeAll();
       stopWatching();
       stopObserving();
       stopCountingCache();
@@ -348,6 +393,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       processMetrics?.close();
       await newSideServer.close();
       await shadowStore.close();
+      await ignoreRules.store.close();
       await outcomes.close();
       await reloading;
       await flagEngine.close();

@@ -42,6 +42,7 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
     useLegacy: options.useLegacy,
     overrideToken: options.overrideToken,
     adminToken: options.adminToken,
+    viewerToken: options.viewerToken,
     watch: options.watch,
     logger,
     readiness,
@@ -51,6 +52,7 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
   if (options.useLegacy) logger.warn('USE_LEGACY is set: every route goes to legacy');
   if (options.overrideToken === null) logger.info('no SWITCHYARD_OVERRIDE_TOKEN: X-Switchyard-Force headers are ignored');
 
+  if (options.adminToken !== null) logger.info(`dashboard at ${base}/_switchyard/ui/ (sign in with the admin token${options.viewerToken === null ? '' : ' or the viewer token'})`);
   if (options.prometheusMetrics) logger.info(`Prometheus metrics at ${base}/_switchyard/metrics${options.metricsToken === null ? ' (no token: keep this port off public networks)' : ' (bearer token required)'}`);
   server.on('clientError', switchyard.clientError);
   serve = switchyard.handler;

@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
 import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
 import { ADMIN_PREFIX } from '../routing/admin-prefix.js';
+import { authenticateAdmin, type AdminAccess } from './admin-auth.js';
 import type { CredentialAttempts } from './auth-attempts.js';
-import { checkBearer, type BearerGuard } from './bearer-token.js';
 
 export { ADMIN_PREFIX } from '../routing/admin-prefix.js';
 
@@ -12,20 +12,6 @@ export interface AdminSection {
   /** Mounted at `${ADMIN_PREFIX}/${name}`. */
   readonly name: string;
   readonly router: Router;
-}
-
-/**
- * Bearer-token guard. With no token configured the admin API does not exist: every path and
- * method under the prefix gets the same 404, so nothing tells which endpoints are there. Wrong
- * tokens are counted per client address and a client that keeps guessing gets 429s.
- */
-export function requireAdminToken(token: Buffer | null, attempts: CredentialAttempts): RequestHandler {
-  const guard: BearerGuard | null =
-    token === null ? null : { token, surface: 'admin', realm: 'switchyard', what: 'admin', unauthenticated: 'SWITCHYARD_ADMIN_UNAUTHENTICATED', forbidden: 'SWITCHYARD_ADMIN_FORBIDDEN' };
-  return (req, res, next) => {
-    if (guard === null) return sendAdminDisabled(res);
-    if (checkBearer(req, res, guard, attempts)) next();
-  };
 }
 
 /** The one answer for anything under the prefix while the admin API is off (whatever the path, method or body). */
@@ -40,10 +26,13 @@ const BODY_ERRORS: Readonly<Record<string, string>> = {
   'encoding.unsupported': 'the request body has an unsupported Content-Encoding',
 };
 
-/** The admin API: token check, small strict JSON bodies, problem+json for every error. */
-export function createAdminApi(token: Buffer | null, sections: readonly AdminSection[], attempts: CredentialAttempts): Router {
+/**
+ * The admin API: token or dashboard-session check (admin-auth.ts; wrong tokens braked per client
+ * by `attempts`), small strict JSON bodies, problem+json for every error.
+ */
+export function createAdminApi(access: AdminAccess, sections: readonly AdminSection[], attempts: CredentialAttempts): Router {
   const api = express.Router();
-  api.use(requireAdminToken(token, attempts));
+  api.use(authenticateAdmin(access, attempts));
   api.use(express.json({ limit: '64kb', strict: true }));
   for (const section of sections) api.use(`/${section.name}`, section.router);
   api.use((req, res) => sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${ADMIN_PREFIX}${req.path}`, { status: 404 })));

@@ -23,6 +23,7 @@ export const ENVIRONMENT: readonly { readonly group: string; readonly variables:
       { name: 'USE_LEGACY', meaning: 'kill switch, every route to legacy: true/false/1/0 (anything else stops start-up)', default: 'false' },
       { name: 'SWITCHYARD_OVERRIDE_TOKEN', meaning: 'token that makes X-Switchyard-Force count (16+ characters)', default: 'unset: overrides ignored' },
       { name: 'SWITCHYARD_ADMIN_TOKEN', meaning: 'bearer token of the admin API under /_switchyard (16+ characters)', default: 'unset: admin API off' },
+      { name: 'SWITCHYARD_VIEWER_TOKEN', meaning: 'read-only token for the admin API and the dashboard at /_switchyard/ui/ (16+ characters)', default: 'unset: no viewers' },
       { name: 'SWITCHYARD_METRICS', meaning: 'off, or prometheus: Prometheus text at /_switchyard/metrics', default: 'off' },
       { name: 'SWITCHYARD_METRICS_TOKEN', meaning: 'bearer token a scraper must send for the metrics (16+ characters)', default: 'unset: metrics open' },
     ],

@@ -11,6 +11,8 @@ export interface ServiceOptions {
   readonly useLegacy: boolean;
   readonly overrideToken: string | null;
   readonly adminToken: string | null;
+  /** SWITCHYARD_VIEWER_TOKEN: a read-only token for the admin API and the dashboard. */
+  readonly viewerToken: string | null;
   readonly handlersModule: string | null;
   readonly watch: boolean;
   readonly logLevel: LogLevel;
@@ -56,6 +58,7 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
   fromEnv('useLegacy', 'USE_LEGACY');
   fromEnv('overrideToken', 'SWITCHYARD_OVERRIDE_TOKEN');
   fromEnv('adminToken', 'SWITCHYARD_ADMIN_TOKEN');
+  fromEnv('viewerToken', 'SWITCHYARD_VIEWER_TOKEN');
   fromEnv('handlersModule', 'SWITCHYARD_HANDLERS');
   fromEnv('watch', 'SWITCHYARD_WATCH');
   fromEnv('logLevel', 'SWITCHYARD_LOG_LEVEL');
@@ -125,6 +128,7 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
     useLegacy: bool('useLegacy', false),
     overrideToken: token('overrideToken'),
     adminToken: token('adminToken'),
+    viewerToken: token('viewerToken'),
     handlersModule: raw['handlersModule']?.value ?? null,
     watch: bool('watch', true),
     logLevel,

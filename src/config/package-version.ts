@@ -22,3 +22,18 @@ export function packageVersion(): string {
     dir = parent;
   }
 }
+
+let root: string | undefined;
+
+/** Switchyard's package directory (where package.json, dist/ and flags/ are), found like the version. */
+export function packageRoot(): string {
+  if (root !== undefined) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'switchyard') return (root = dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) return (root = process.cwd());
+    dir = parent;
+  }
+}

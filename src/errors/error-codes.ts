@@ -36,6 +36,10 @@ export const ERROR_CODES = {
   SWITCHYARD_FLAGS_STORE_UNAVAILABLE: { status: 503, meaning: 'runtime flag changes are refused while their Redis store is unreachable' },
   SWITCHYARD_CACHE_UNAVAILABLE: { status: 503, meaning: 'a cache purge could not reach the store' },
   SWITCHYARD_PURGE_NOT_FOUND: { status: 404, meaning: 'a purge named an unknown route or a URL no cached route serves' },
+  SWITCHYARD_ADMIN_READ_ONLY: { status: 403, meaning: 'the viewer token (or a viewer session) can read, not change' },
+  SWITCHYARD_ADMIN_CSRF: { status: 403, meaning: 'a change made with the dashboard’s session cookie lacks the session’s `X-CSRF-Token`' },
+  SWITCHYARD_UI_NOT_BUILT: { status: 503, meaning: 'the dashboard’s assets are missing: run `npm run build`' },
+  SWITCHYARD_RULES_STORE_UNAVAILABLE: { status: 503, meaning: 'shadow ignore-rule decisions are refused while their Redis store is unreachable' },
   SWITCHYARD_METRICS_UNAUTHENTICATED: { status: 401, meaning: 'the metrics endpoint needs its token' },
   SWITCHYARD_METRICS_FORBIDDEN: { status: 403, meaning: 'the metrics token is wrong' },
 } as const satisfies Record<string, { readonly status: number; readonly meaning: string }>;

@@ -4,6 +4,7 @@ import type { OutcomeBucket, StatusCounts } from '../stats/outcome-bucket.js';
 import { OutcomeWindows, summarizeWindow, WINDOW_DEFAULTS, type WindowSettings, type WindowSummary } from '../stats/outcome-windows.js';
 import type { Random } from '../stats/reservoir.js';
 import type { OutcomeStore } from './outcome-store.js';
+import { timelineSlots, type RouteTimeline } from './outcome-timeline.js';
 
 /** The three series kept per route: what each side served, and the shadow comparisons. */
 export type OutcomeSeries = 'legacy' | 'new' | 'shadow';
@@ -111,22 +112,36 @@ export class OutcomeRecorder {
     return this.publishing;
   }
 
-  /** The window summary of one series (with its latency sample), fleet-wide when a store is configured. */
-  async series(route: string, series: OutcomeSeries, windowMs: number): Promise<{ summary: WindowSummary; scope: RouteOutcomes['scope']; degraded?: string; instances: number }> {
+  /** This instance's buckets of one series, plus every other instance's when a store is configured. */
+  private async bucketsOf(route: string, series: OutcomeSeries): Promise<{ buckets: OutcomeBucket[]; scope: RouteOutcomes['scope']; degraded?: string; instances: number }> {
     const key = seriesKey(route, series);
     const local = this.windows.buckets(key);
-    const query = { nowMs: this.options.now(), windowMs, bucketMs: this.settings.bucketMs, random: this.options.random };
     const store = this.options.store;
-    if (store === null) return { summary: summarizeWindow(local, query), scope: 'this-process', instances: 1 };
+    if (store === null) return { buckets: [...local], scope: 'this-process', instances: 1 };
     try {
       const published = await store.read(key);
       // This instance's own buckets come from memory (fresher than what it last published).
       const others = published.filter((p) => p.instance !== this.options.instance);
-      const buckets: OutcomeBucket[] = [...local, ...others.map((p) => p.bucket)];
-      return { summary: summarizeWindow(buckets, query), scope: 'fleet', instances: 1 + new Set(others.map((p) => p.instance)).size };
+      return { buckets: [...local, ...others.map((p) => p.bucket)], scope: 'fleet', instances: 1 + new Set(others.map((p) => p.instance)).size };
     } catch (error) {
-      return { summary: summarizeWindow(local, query), scope: 'this-process', degraded: `outcome store (${store.kind}) failed: ${error instanceof Error ? error.message : String(error)}`, instances: 1 };
+      return { buckets: [...local], scope: 'this-process', degraded: `outcome store (${store.kind}) failed: ${error instanceof Error ? error.message : String(error)}`, instances: 1 };
     }
+  }
+
+  /** The window summary of one series (with its latency sample), fleet-wide when a store is configured. */
+  async series(route: string, series: OutcomeSeries, windowMs: number): Promise<{ summary: WindowSummary; scope: RouteOutcomes['scope']; degraded?: string; instances: number }> {
+    const { buckets, ...rest } = await this.bucketsOf(route, series);
+    const query = { nowMs: this.options.now(), windowMs, bucketMs: this.settings.bucketMs, random: this.options.random };
+    return { summary: summarizeWindow(buckets, query), ...rest };
+  }
+
+  /** One point per bucket slot over the window, per side and for the shadow comparisons: what a chart draws. */
+  async timeline(route: string, windowMs: number): Promise<RouteTimeline> {
+    const [legacy, fresh, shadow] = await Promise.all((['legacy', 'new', 'shadow'] as const).map((s) => this.bucketsOf(route, s)));
+    const bucketMs = this.settings.bucketMs;
+    const slots = timelineSlots({ legacy: legacy!.buckets, new: fresh!.buckets, shadow: shadow!.buckets }, this.options.now(), windowMs, bucketMs);
+    const degraded = legacy!.degraded ?? fresh!.degraded ?? shadow!.degraded;
+    return { route, bucketMs, scope: degraded === undefined ? legacy!.scope : 'this-process', ...(degraded === undefined ? {} : { degraded }), points: slots };
   }
 
   /** Per side: requests, status classes, error rate, p50/p95/p99, cache hits; and the shadow mismatch rate. */

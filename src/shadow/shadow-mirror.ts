@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import { OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
 import { countShadowComparison, countShadowSkip, currentTraceId, runInContext, startShadowSpan } from '../telemetry/routing-telemetry.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import { compareResponses, type ComparableResponse, type ShadowComparison } from './response-diff.js';
+import { compareResponses, type ComparableResponse, type ShadowComparison, type ShadowRules } from './response-diff.js';
 import { flattenHeaders, ShadowTimeoutError } from './side-caller.js';
 import type { CapturedExchange, ShadowResultStore, ShadowSample, SkipReason } from './shadow-store.js';
 
@@ -37,6 +37,8 @@ export interface ShadowMirrorDeps {
   readonly logger: Logger;
   /** Told of every comparison (the outcome recorder's windowed mismatch rate). */
   readonly onCompared?: (route: string, matched: boolean) => void;
+  /** The rules a comparison uses: the route's `shadow` block plus ignore rules approved at runtime. */
+  readonly rules?: (route: string, shadow: RouteShadowConfig) => ShadowRules;
 }
 
 /**
@@ -114,8 +116,10 @@ export class ShadowMirror {
       breaker.success();
       // The client went away before its response finished: nothing sound to compare.
       if (served.status === 'rejected') return;
-      const comparison = compareResponses(served.value, candidate.value, shadow);
-      const noise = second.status === 'fulfilled' && second.value !== null ? compareResponses(served.value, second.value, shadow) : undefined;
+      // Read when the comparison runs: an ignore rule approved a moment ago applies to it.
+      const rules = this.deps.rules?.(name, shadow) ?? shadow;
+      const comparison = compareResponses(served.value, candidate.value, rules);
+      const noise = second.status === 'fulfilled' && second.value !== null ? compareResponses(served.value, second.value, rules) : undefined;
       countShadowComparison(name, comparison.matched);
       this.deps.onCompared?.(name, comparison.matched);
       span.setAttributes({

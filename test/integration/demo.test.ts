@@ -53,13 +53,17 @@ describe('npm run demo', () => {
       assert.ok(await eventually(() => ((base = /Switchyard demo is up at (http:\/\/127\.0\.0\.1:\d+)/.exec(demo.stdout())?.[1] ?? ''), base !== ''), 60_000), demo.stdout() + demo.stderr());
       const out = demo.stdout();
       // The admin token: generated, printed once, and it works.
-      const token = /export SWITCHYARD_ADMIN_TOKEN=(\S+)/.exec(out)?.[1] ?? '';
+      const token = /\/_switchyard\/ui\/#token=(\S+)/.exec(out)?.[1] ?? '';
       assert.ok(token.length >= 16, out);
       assert.equal(out.split(token).length - 1, 1, 'the token is printed exactly once');
       assert.ok(!demo.stderr().includes(token), 'and never logged');
       const auth = { authorization: `Bearer ${token}` };
       assert.equal((await fetch(`${base}/_switchyard/flags`)).status, 401);
       assert.equal((await fetch(`${base}/_switchyard/flags`, { headers: auth })).status, 200);
+      // The dashboard it points at is built and served.
+      const page = await fetch(`${base}/_switchyard/ui/`);
+      assert.equal(page.status, 200, 'the dashboard is built (npm run demo builds it)');
+      assert.match(await page.text(), /assets\/app\.js/);
       // Its own Redis on a free port (never the shared 6379), and the traffic generator on.
       const redisPort = Number(/stores: +Redis — a private redis-server on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
       assert.ok(redisPort > 0 && redisPort !== 6379, out);

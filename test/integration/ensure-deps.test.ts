@@ -39,6 +39,14 @@ describe('scripts/ensure-deps.mjs (what npm test and npm run demo run first)', (
     assert.equal(ensureDeps(['--dry-run'], LOOKS_MISSING).stderr, '');
   });
 
+  it("--test also wants Debian's chromium for the dashboard tests (dry run)", () => {
+    const run = ensureDeps(['--test', '--dry-run'], { SWITCHYARD_CHROMIUM: path.join(dir, 'no-chromium') });
+    assert.equal(run.code, isRoot ? 0 : 1, run.stderr);
+    if (!isRoot) return assert.match(run.stderr, /apt-get install -y chromium/);
+    assert.match(run.stderr, /would install from Debian: chromium \(the dashboard tests drive Debian's headless Chromium/);
+    assert.match(run.stderr, /would run: apt-get install -y chromium\n/);
+  });
+
   it('without root or password-less sudo: prints the exact command and exits 1', () => {
     // As `nobody` when the tests run as root (CI does); this machine has no password-less sudo for it.
     const run = ensureDeps(['--redis'], LOOKS_MISSING, isRoot ? { uid: 65534, gid: 65534 } : {});

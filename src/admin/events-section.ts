@@ -1,0 +1,54 @@
+import express, { type Response } from 'express';
+import type { AdminSection } from './admin-api.js';
+
+export interface EventsView {
+  /** What changed lately, small: the page re-reads the endpoints whose part moved. */
+  snapshot(): Record<string, unknown>;
+  /** Subscribes to changes worth telling at once (flags, rules); returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
+}
+
+export interface EventsSection extends AdminSection {
+  /** Ends every open stream (at shutdown, so the server can close). */
+  closeAll(): void;
+}
+
+/**
+ * GET /_switchyard/events — Server-Sent Events for the dashboard and scripts: an `update` event
+ * with the snapshot at once, on every change, and every `everyMs` (a heartbeat that also moves
+ * the charts). `retry:` tells EventSource to reconnect after 2 s when the stream breaks.
+ */
+export function eventsSection(view: EventsView, everyMs = 2000): EventsSection {
+  const router = express.Router();
+  const open = new Map<Response, () => void>();
+  router.get('/', (req, res) => {
+    res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+    res.flushHeaders();
+    let id = 0;
+    const send = (): void => {
+      if (res.writableEnded) return;
+      res.write(`id: ${++id}\nevent: update\ndata: ${JSON.stringify({ at: new Date().toISOString(), ...view.snapshot() })}\n\n`);
+    };
+    res.write('retry: 2000\n\n');
+    send();
+    const timer = setInterval(send, everyMs);
+    const unsubscribe = view.onChange(send);
+    const stop = (): void => {
+      clearInterval(timer);
+      unsubscribe();
+      open.delete(res);
+    };
+    open.set(res, stop);
+    req.on('close', stop);
+  });
+  return {
+    name: 'events',
+    router,
+    closeAll: () => {
+      for (const [res, stop] of [...open]) {
+        stop();
+        res.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { hostname } from 'node:os';
+import type { RouteShadowConfig } from '../config/types.js';
+import type { ShadowRules } from './response-diff.js';
+
+/** A person's decision on a proposed ignore rule. */
+export interface IgnoreRuleDecision {
+  readonly route: string;
+  /** Generalised JSON Pointer pattern, as in `shadow.ignore`. */
+  readonly field: string;
+  readonly decision: 'approved' | 'rejected';
+  readonly by: string;
+  readonly at: string;
+  readonly reason: string;
+}
+
+export interface IgnoreRuleChange {
+  readonly route: string;
+  readonly field: string;
+  /** null withdraws an earlier decision (the field may be proposed again). */
+  readonly decision: 'approved' | 'rejected' | null;
+  readonly by: string;
+  readonly at: string;
+  readonly reason: string;
+}
+
+export interface RuleAuditEntry {
+  readonly at: string;
+  readonly by: string;
+  readonly action: 'approve' | 'reject' | 'withdraw';
+  readonly route: string;
+  readonly field: string;
+  readonly reason: string;
+  readonly instance: string;
+  readonly from: IgnoreRuleDecision['decision'] | null;
+  readonly to: IgnoreRuleDecision['decision'] | null;
+}
+
+export class RulesStoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RulesStoreUnavailableError';
+  }
+}
+
+/**
+ * Where runtime ignore-rule decisions live: in memory (this process) by default, in Redis with
+ * REDIS_URL (every instance, kept across restarts). `decisions()` is the local copy the shadow
+ * differ reads on every comparison, so it never waits on the store.
+ */
+export interface IgnoreRuleStore {
+  readonly kind: 'memory' | 'redis';
+  /** True when every instance sees the same decisions. */
+  readonly shared: boolean;
+  /** Loads the decisions (bounded wait) and starts following changes. */
+  start(): Promise<void>;
+  decisions(): readonly IgnoreRuleDecision[];
+  /** Bumped on every change this instance knows of. */
+  version(): number;
+  decide(change: IgnoreRuleChange): Promise<RuleAuditEntry>;
+  /** Newest first. */
+  audit(limit: number): Promise<RuleAuditEntry[]>;
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+export const RULE_INSTANCE = `${hostname()}:${process.pid}`;
+export const RULE_AUDIT_MAX = 1000;
+
+export function auditEntryOf(change: IgnoreRuleChange, previous: IgnoreRuleDecision | undefined): RuleAuditEntry {
+  return {
+    at: change.at,
+    by: change.by,
+    action: change.decision === 'approved' ? 'approve' : change.decision === 'rejected' ? 'reject' : 'withdraw',
+    route: change.route,
+    field: change.field,
+    reason: change.reason,
+    instance: RULE_INSTANCE,
+    from: previous?.decision ?? null,
+    to: change.decision,
+  };
+}
+
+export const decisionKey = (route: string, field: string): string => `${route}\n${field}`;
+
+/** The embedded default: this process only; gone at restart. */
+export class MemoryIgnoreRuleStore implements IgnoreRuleStore {
+  readonly kind = 'memory';
+  readonly shared = false;
+  private readonly byKey = new Map<string, IgnoreRuleDecision>();
+  private readonly log: RuleAuditEntry[] = [];
+  private readonly listeners = new Set<() => void>();
+  private changes = 0;
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  decisions(): readonly IgnoreRuleDecision[] {
+    return [...this.byKey.values()];
+  }
+
+  version(): number {
+    return this.changes;
+  }
+
+  decide(change: IgnoreRuleChange): Promise<RuleAuditEntry> {
+    const key = decisionKey(change.route, change.field);
+    const entry = auditEntryOf(change, this.byKey.get(key));
+    if (change.decision === null) this.byKey.delete(key);
+    else this.byKey.set(key, { route: change.route, field: change.field, decision: change.decision, by: change.by, at: change.at, reason: change.reason });
+    this.log.unshift(entry);
+    if (this.log.length > RULE_AUDIT_MAX) this.log.length = RULE_AUDIT_MAX;
+    this.changes++;
+    for (const listener of this.listeners) listener();
+    return Promise.resolve(entry);
+  }
+
+  audit(limit: number): Promise<RuleAuditEntry[]> {
+    return Promise.resolve(this.log.slice(0, limit));
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The shadow differ's view: a route's `shadow` rules from flags/ plus the ignore rules approved at
+ * runtime. The merged object is kept per (route config, store version), so the diff's compiled
+ * patterns are reused until something changes.
+ */
+export class RuntimeIgnoreRules {
+  private readonly merged = new WeakMap<RouteShadowConfig, { version: number; rules: ShadowRules }>();
+
+  constructor(readonly store: IgnoreRuleStore) {}
+
+  approved(route: string): string[] {
+    return this.store.decisions().filter((d) => d.route === route && d.decision === 'approved').map((d) => d.field);
+  }
+
+  rejected(route: string): string[] {
+    return this.store.decisions().filter((d) => d.route === route && d.decision === 'rejected').map((d) => d.field);
+  }
+
+  rulesFor(route: string, shadow: RouteShadowConfig): ShadowRules {
+    const version = this.store.version();
+    const known = this.merged.get(shadow);
+    if (known !== undefined && known.version === version) return known.rules;
+    const extra = this.approved(route).filter((f) => !shadow.ignore.includes(f));
+    const rules: ShadowRules = extra.length === 0 ? shadow : { ...shadow, ignore: [...shadow.ignore, ...extra] };
+    this.merged.set(shadow, { version, rules });
+    return rules;
+  }
+}

@@ -1,0 +1,170 @@
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { render } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, ApiError, setCsrf } from './api';
+import { ReasonDialog, type Ask, type AskOptions } from './dialog';
+import { Overview } from './overview';
+import { RoutePage } from './route-page';
+import { ShadowPage } from './shadow-page';
+import { AutopilotPage } from './autopilot';
+import { AuditPage } from './audit';
+import type { Session } from './types';
+
+/** What every page gets: the session, a tick that moves on each live update, and the reason dialog. */
+export interface PageProps {
+  session: Session;
+  tick: number;
+  ask: Ask;
+  /** Re-read now (after a change this page made). */
+  refresh: () => void;
+  notify: (message: string, kind?: 'ok' | 'error') => void;
+}
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash || '#/');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+/** Live updates over Server-Sent Events; EventSource reconnects by itself (the server says `retry: 2000`). */
+function useLive(enabled: boolean): { tick: number; live: boolean; bump: () => void } {
+  const [tick, setTick] = useState(0);
+  const [live, setLive] = useState(false);
+  useEffect(() => {
+    if (!enabled) return;
+    const source = new EventSource('/_switchyard/events');
+    source.addEventListener('update', () => {
+      setLive(true);
+      setTick((t) => t + 1);
+    });
+    source.onerror = () => setLive(false);
+    return () => source.close();
+  }, [enabled]);
+  return { tick, live, bump: () => setTick((t) => t + 1) };
+}
+
+function SignIn(props: { onSignedIn: (s: Session) => void; problem: string | null }) {
+  const [token, setToken] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(props.problem);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const session = await api.post<Session>('/_switchyard/ui/session', { token, name });
+      setToken('');
+      props.onSignedIn(session);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <form class="signin" onSubmit={(e) => void submit(e)}>
+      <h1>Switchyard</h1>
+      <p>Sign in with the admin token (or the viewer token, to look without changing anything). It is exchanged for a session cookie and not kept by the page.</p>
+      <label>
+        Token
+        <input type="password" name="token" autoComplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        Your name (for the audit log)
+        <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit" class="primary">Sign in</button>
+      {error ? <p class="error" role="alert">{error}</p> : null}
+    </form>
+  );
+}
+
+function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [checked, setChecked] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [dialog, setDialog] = useState<{ options: AskOptions; resolve: (r: string | null) => void } | null>(null);
+  const [toast, setToast] = useState<{ message: string; kind: 'ok' | 'error' } | null>(null);
+  const hash = useHash();
+  const { tick, live, bump } = useLive(session !== null);
+
+  useEffect(() => {
+    // The demo prints a link with the token in the fragment (never sent to the server): sign in
+    // with it once and drop it from the address bar and history.
+    const fromLink = /^#token=([^&]+)/.exec(location.hash)?.[1];
+    if (fromLink !== undefined) history.replaceState(null, '', `${location.pathname}#/`);
+    const signedIn = fromLink === undefined ? api.get<Session>('/_switchyard/ui/session') : api.post<Session>('/_switchyard/ui/session', { token: decodeURIComponent(fromLink), name: '' });
+    signedIn
+      .then((s) => {
+        setCsrf(s.csrfToken);
+        setSession(s);
+      })
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.status !== 401) setProblem(e.detail);
+      })
+      .finally(() => setChecked(true));
+  }, []);
+
+  const ask: Ask = useCallback((options) => new Promise((resolve) => setDialog({ options, resolve })), []);
+  const notify = useCallback((message: string, kind: 'ok' | 'error' = 'ok') => {
+    setToast({ message, kind });
+    setTimeout(() => setToast(null), 4000);
+  }, []);
+
+  if (!checked) return <p class="loading">Loading…</p>;
+  if (session === null) {
+    return (
+      <SignIn
+        problem={problem}
+        onSignedIn={(s) => {
+          setCsrf(s.csrfToken);
+          setSession(s);
+        }}
+      />
+    );
+  }
+  const signOut = async () => {
+    await api.del('/_switchyard/ui/session').catch(() => {});
+    setCsrf('');
+    setSession(null);
+  };
+  const props: PageProps = { session, tick, ask, refresh: bump, notify };
+  const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  let page;
+  if (parts[0] === 'route' && parts[1] !== undefined && parts[2] === 'shadow') page = <ShadowPage {...props} route={parts[1]} />;
+  else if (parts[0] === 'route' && parts[1] !== undefined) page = <RoutePage {...props} route={parts[1]} />;
+  else if (parts[0] === 'autopilot') page = <AutopilotPage {...props} />;
+  else if (parts[0] === 'audit') page = <AuditPage {...props} />;
+  else page = <Overview {...props} />;
+  return (
+    <div class="shell">
+      <header>
+        <a class="brand" href="#/">Switchyard</a>
+        <nav>
+          <a href="#/">Routes</a>
+          <a href="#/autopilot">Autopilot</a>
+          <a href="#/audit">Audit log</a>
+        </nav>
+        <span class={`live ${live ? 'on' : 'off'}`} title="Server-Sent Events">{live ? '● live' : '○ reconnecting…'}</span>
+        <span class="who">
+          {session.name || 'signed in'} · {session.role}
+        </span>
+        <button type="button" onClick={() => void signOut()}>Sign out</button>
+      </header>
+      <main>{page}</main>
+      {toast ? <div class={`toast ${toast.kind}`} role="status">{toast.message}</div> : null}
+      {dialog ? (
+        <ReasonDialog
+          options={dialog.options}
+          onDone={(r) => {
+            dialog.resolve(r);
+            setDialog(null);
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
