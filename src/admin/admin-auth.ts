@@ -38,7 +38,9 @@ export function principalOf(res: Response): AdminPrincipal | undefined {
 export function authenticateAdmin(access: AdminAccess, attempts: CredentialAttempts): RequestHandler {
   return (req, res, next) => {
     if (access.adminToken === null) return sendAdminDisabled(res);
-    const principal = bearerPrincipal(req, res, access, attempts) ?? sessionPrincipal(req, res, access);
+    // undefined: no bearer token, try the session; null: refused and answered already.
+    const bearer = bearerPrincipal(req, res, access, attempts);
+    const principal = bearer === undefined ? sessionPrincipal(req, res, access) : bearer;
     if (principal === null) return; // answered
     if (principal.role === 'viewer' && !SAFE_METHODS.has(req.method)) {
       return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_READ_ONLY', 'signed in with the viewer token: it can read, not change', { status: 403 }));
