@@ -138,6 +138,8 @@ export interface CanaryRun extends Omit<CanaryRunView, 'actualPercentage' | 'lea
   readonly knownFields: readonly string[];
   /** The last step that passed (for `rollbackTo: previous`), or null. */
   readonly lastSafePercentage: number | null;
+  /** The runtime-flags version of the autopilot's last change: a newer change by anyone else is a human's. */
+  readonly flagVersion: number;
 }
 
 export const EMPTY_SHADOW_TOTALS: ShadowTotals = Object.freeze({ compared: 0, mismatched: 0, noiseSamples: 0, fields: Object.freeze({}) });

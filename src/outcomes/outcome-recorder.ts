@@ -66,6 +66,10 @@ export class OutcomeRecorder {
     return this.settings.retentionMs;
   }
 
+  get bucketMs(): number {
+    return this.settings.bucketMs;
+  }
+
   observer(): RequestObserver {
     return {
       name: 'outcomes',

@@ -1,0 +1,139 @@
+import type { Redis } from 'ioredis';
+import { createFailFastRedis } from '../redis/redis-fail-fast.js';
+import type { CanaryRun } from './canary-run.js';
+import { CanaryStoreUnavailableError, type CanaryRunStore } from './canary-store.js';
+import type { LeaderLease } from './leader-lease.js';
+
+/** A fail-fast connection that waits (bounded) for its first connect, so the first commands do not fail. */
+function connect(options: RedisCanaryOptions): { redis: Redis; ready: Promise<void> } {
+  const redis = createFailFastRedis(options.url, options.commandTimeoutMs);
+  const ready = new Promise<void>((resolve) => {
+    redis.once('ready', () => resolve());
+    setTimeout(resolve, options.commandTimeoutMs * 3).unref();
+  });
+  return { redis, ready };
+}
+
+export interface RedisCanaryOptions {
+  readonly url: string;
+  readonly namespace: string;
+  readonly commandTimeoutMs: number;
+}
+
+// Compare-and-set: the run's version sits in its own field, so the check needs no JSON in Lua.
+const PUT_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'version:' .. ARGV[1])
+if current == false then current = '' end
+if current ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'run:' .. ARGV[1], ARGV[3], 'version:' .. ARGV[1], ARGV[4])
+return 1`;
+
+/** Runs in one Redis hash (`{ns}:canary:runs`): `run:<route>` → JSON, `version:<route>` → its version. */
+export class RedisCanaryStore implements CanaryRunStore {
+  readonly kind = 'redis';
+  readonly shared = true;
+  private readonly redis: Redis;
+  private readonly ready: Promise<void>;
+  private readonly key: string;
+
+  constructor(options: RedisCanaryOptions) {
+    ({ redis: this.redis, ready: this.ready } = connect(options));
+    this.key = `${options.namespace}:canary:runs`;
+  }
+
+  async get(route: string): Promise<CanaryRun | null> {
+    const text = await this.call(() => this.redis.hget(this.key, `run:${route}`));
+    return text === null ? null : parseRun(text);
+  }
+
+  async list(): Promise<CanaryRun[]> {
+    const all = await this.call(() => this.redis.hgetall(this.key));
+    return Object.entries(all)
+      .filter(([field]) => field.startsWith('run:'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, text]) => parseRun(text))
+      .filter((run): run is CanaryRun => run !== null);
+  }
+
+  async put(run: CanaryRun, expectedVersion: number | null): Promise<boolean> {
+    const written = await this.call(() => this.redis.eval(PUT_SCRIPT, 1, this.key, run.route, expectedVersion === null ? '' : String(expectedVersion), JSON.stringify(run), String(run.version)));
+    return written === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready;
+      return await command();
+    } catch (error) {
+      throw new CanaryStoreUnavailableError(`canary run store (Redis) failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+}
+
+function parseRun(text: string): CanaryRun | null {
+  try {
+    const run = JSON.parse(text) as CanaryRun;
+    return typeof run === 'object' && run !== null && typeof run.route === 'string' && typeof run.version === 'number' ? run : null;
+  } catch {
+    return null;
+  }
+}
+
+// Take the lease when free, or renew it when it is ours: one round trip, atomic.
+const ACQUIRE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if holder == false then redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) return 1 end
+return 0`;
+
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** The leader lease in Redis (`{ns}:canary:leader`, SET NX PX, renewed by its holder). */
+export class RedisLease implements LeaderLease {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+  private readonly ready: Promise<void>;
+  private readonly key: string;
+
+  constructor(
+    options: RedisCanaryOptions,
+    readonly id: string,
+    private readonly leaseMs: number,
+  ) {
+    ({ redis: this.redis, ready: this.ready } = connect(options));
+    this.key = `${options.namespace}:canary:leader`;
+  }
+
+  async tryAcquire(): Promise<boolean> {
+    try {
+      await this.ready;
+      return (await this.redis.eval(ACQUIRE_SCRIPT, 1, this.key, this.id, String(this.leaseMs))) === 1;
+    } catch {
+      // Not reachable: not the leader (whoever can reach Redis drives; a partitioned leader stops within the lease).
+      return false;
+    }
+  }
+
+  async holder(): Promise<string | null> {
+    try {
+      await this.ready;
+      return await this.redis.get(this.key);
+    } catch {
+      return null;
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.key, this.id).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
