@@ -37,6 +37,10 @@ import { ShadowTargets } from './shadow/shadow-targets.js';
 import type { PurgeRequest } from './cache/cache-purge.js';
 import { createResponseCache, purgeContextOf, type CacheStatsSnapshot, type ResponseCacheOptions } from './cache/create-cache.js';
 import { flagsSection } from './admin/flags-section.js';
+import { canarySection } from './admin/canary-section.js';
+import { createCanary, type CanaryOptions } from './canary/create-canary.js';
+import type { CanaryController } from './canary/canary-controller.js';
+import type { WindowSettings } from './stats/outcome-windows.js';
 import { answerProbe } from './admin/health-probes.js';
 import { answerMetrics } from './admin/metrics-endpoint.js';
 import { packageRoot, packageVersion } from './config/package-version.js';
@@ -85,7 +89,9 @@ export interface SwitchyardOptions {
    * Outcome recording: Redis (REDIS_URL) for a fleet view, else this process; `store: null` forces
    * this process only. Clock, randomness and the instance id are injectable.
    */
-  readonly outcomes?: { readonly store?: OutcomeStore | null; readonly now?: () => number; readonly random?: () => number; readonly instance?: string; readonly publishEveryMs?: number };
+  readonly outcomes?: { readonly store?: OutcomeStore | null; readonly now?: () => number; readonly random?: () => number; readonly instance?: string; readonly publishEveryMs?: number; readonly windows?: Partial<WindowSettings> };
+  /** The migration autopilot: runs and the leader lease in Redis (REDIS_URL), else this process; parts injectable. */
+  readonly canary?: CanaryOptions;
   /** More request observers (after stats, telemetry, the shadow mirror and outcomes): see pipeline/routed-request.ts. */
   readonly observers?: readonly RequestObserver[];
   /** Unleash as the flag source: default from UNLEASH_* (UNLEASH_URL turns it on); null: off. */
@@ -132,6 +138,8 @@ export interface Switchyard {
   readonly killSwitch: boolean;
   /** The flag layers: runtime overrides (admin API), Unleash, and their status. */
   readonly flags: FlagEngine;
+  /** The migration autopilot (also at /_switchyard/canary). */
+  readonly canary: CanaryController;
   /** Response cache outcomes per route (hit/miss/stale/revalidated/bypass) and the store's state. */
   cacheStats(): CacheStatsSnapshot;
   /** Purges cached responses: `{ url }`, `{ route }`, `{ prefix }` or `{ all: true }`; resolves to the count. */
@@ -187,13 +195,15 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples)),
   );
   // Outcomes per route and side: the data a canary controller and a dashboard read.
+  const instance = options.outcomes?.instance ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const outcomes = new OutcomeRecorder({
     now: options.outcomes?.now ?? Date.now,
     random: options.outcomes?.random ?? Math.random,
     logger,
     store: options.outcomes?.store !== undefined ? options.outcomes.store : redisUrl ? new RedisOutcomeStore({ url: redisUrl, namespace: shadowSettings.namespace, commandTimeoutMs: 500 }) : null,
-    instance: options.outcomes?.instance ?? `${process.pid}-${randomUUID().slice(0, 8)}`,
+    instance,
     ...(options.outcomes?.publishEveryMs === undefined ? {} : { publishEveryMs: options.outcomes.publishEveryMs }),
+    ...(options.outcomes?.windows === undefined ? {} : { windows: options.outcomes.windows }),
   });
   outcomes.start();
   const ignoreRules = new RuntimeIgnoreRules(
@@ -275,6 +285,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
         }, logger)
       : () => {};
 
+  const canary = createCanary(options.canary ?? {}, { config: () => snapshot.config, flags: flagEngine, outcomes, shadow: shadowStore, logger, redisUrl, instance, randomId: options.randomId ?? randomUUID });
   const adminToken = options.adminToken ? Buffer.from(options.adminToken) : null;
   const viewerToken = options.viewerToken ? Buffer.from(options.viewerToken) : null;
   const uiNow = options.ui?.now ?? Date.now;
@@ -302,6 +313,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     }),
     shadowSection(shadowStore, () => snapshot.config),
     flagsSection({ engine: flagEngine, config: () => snapshot.config }),
+    canarySection(canary.controller),
     responseCache.admin,
     shadowRulesSection(ignoreRules, shadowStore, () => snapshot.config),
     events,
@@ -356,6 +368,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   // Bounded: the runtime store and Unleash each get a start-up wait, then we serve with what we have.
   await flagEngine.start(initial.config);
   await ignoreRules.store.start();
+  canary.start();
   readiness.markReady();
 
   return {
@@ -382,6 +395,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       return flagEngine.killSwitch().env;
     },
     flags: flagEngine,
+    canary: canary.controller,
     cacheStats: () => responseCache.stats(),
     purgeCache: (request) => responseCache.purge(request),
     close: async () => {
@@ -389,6 +403,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       stopWatching();
       stopObserving();
       stopCountingCache();
+      await canary.close();
       shadowTargets.close();
       processMetrics?.close();
       await newSideServer.close();

@@ -1,3 +1,5 @@
+import { Ajv } from 'ajv';
+import { ROUTE_CANARY_SCHEMA } from './flags-schema.js';
 import { CANARY_POLICY_DEFAULTS as D, CANARY_WEBHOOK_DEFAULTS, CANARY_SETTINGS_DEFAULTS } from './defaults.js';
 import { parseDuration, parsePercent } from './duration.js';
 import type { CanaryPolicy, CanarySettings } from './types.js';
@@ -84,4 +86,25 @@ export function buildCanarySettings(raw: RawCanarySettings | undefined): CanaryS
     tickMs: raw.tickMs ?? CANARY_SETTINGS_DEFAULTS.tickMs,
     evaluationsKept: raw.evaluationsKept ?? CANARY_SETTINGS_DEFAULTS.evaluationsKept,
   };
+}
+
+let validatePolicy: ReturnType<Ajv['compile']> | undefined;
+
+/**
+ * A policy sent to the admin API (`start` with `policy`), checked by the same schema and rules as
+ * a `canary` block in flags/: the policy, or the first problem by field.
+ */
+export function readCanaryPolicy(value: unknown): { ok: true; policy: CanaryPolicy } | { ok: false; field: string; reason: string } {
+  validatePolicy ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(ROUTE_CANARY_SCHEMA);
+  if (!validatePolicy(value)) {
+    const error = validatePolicy.errors?.[0];
+    const at = (error?.instancePath ?? '').split('/').slice(1).join('.');
+    const extra = error?.keyword === 'additionalProperties' ? String((error.params as Record<string, unknown>)['additionalProperty']) : '';
+    const field = ['policy', at, extra].filter((p) => p !== '').join('.');
+    return { ok: false, field, reason: extra === '' ? (error?.message ?? 'invalid') : 'unknown option' };
+  }
+  const problems: { field: string; reason: string }[] = [];
+  const policy = buildCanaryPolicy(value as RawCanary, (field, reason) => problems.push({ field: `policy.${field}`, reason }));
+  const first = problems[0];
+  return first === undefined ? { ok: true, policy } : { ok: false, ...first };
 }

@@ -98,7 +98,7 @@ const percent = (description: string, fallback: number) => ({
 
 const confidence = (fallback: number) => ({ type: 'number', minimum: 0.5, exclusiveMaximum: 1, default: fallback, description: 'Confidence of the test (1 − its false-alarm rate).' });
 
-const routeCanary = {
+export const ROUTE_CANARY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   description: 'The migration autopilot: shadow first, then live steps, promoted or rolled back on the response content, error rate and latency. See README "Migration autopilot".',
@@ -294,7 +294,7 @@ export const FLAGS_SCHEMA = {
           },
           cache: routeCache,
           shadow: routeShadow,
-          canary: routeCanary,
+          canary: ROUTE_CANARY_SCHEMA,
         },
       },
     },
