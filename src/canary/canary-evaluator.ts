@@ -1,6 +1,7 @@
 import type { CanaryPolicy } from '../config/types.js';
 import { classifyField, type NoiseThresholds } from '../shadow/noise-filter.js';
 import { judgeLatency } from '../stats/latency-judge.js';
+import { rateAboveTest } from '../stats/proportions.js';
 import { SEQUENTIAL_START, sequentialAboveLook, sequentialIncreaseLook, type SequentialState } from '../stats/sequential-rate-test.js';
 import { stageLabel, type CanaryStage, type CanaryVerdict, type FieldResult, type GateResult, type ShadowTotals } from './canary-run.js';
 
@@ -96,6 +97,9 @@ export function evaluateStage(input: EvaluationInput): EvaluationResult {
 }
 
 type Look = (key: string) => SequentialState;
+
+/** Requests per side before the p99 tail is judged (ten expected above a p99). */
+export const TAIL_MIN_REQUESTS = 1000;
 
 function minimumOf(input: EvaluationInput): number {
   return input.stage.kind === 'shadow' ? (input.policy.shadowFirst?.minCompared ?? input.policy.minRequests) : input.policy.minRequests;
@@ -237,11 +241,14 @@ function latencyGate(input: EvaluationInput): GateResult {
   const judged = judgeLatency(sides.legacy.latencies, sides.new.latencies, { confidence, tolerance, minSamples: Math.min(50, min) });
   const ratio = sides.legacy.p99 !== null && sides.new.p99 !== null && sides.legacy.p99 > 0 ? sides.new.p99 / sides.legacy.p99 : null;
   const mwP = judged.mannWhitney?.pValue;
-  // The p99 limit alone is noisy at canary volumes: it fails only when new is also shown slower.
-  const tailFails = ratio !== null && ratio > p99Ratio && mwP !== undefined && mwP <= 1 - confidence;
+  // The p99 ratio alone is noisy at canary volumes: the tail fails only when new's share of
+  // requests slower than p99Ratio × legacy's p99 is shown above the 1% a p99 allows — and only
+  // with TAIL_MIN_REQUESTS per side: below that a p99 is the few slowest requests, noise.
+  const tail = sides.legacy.requests >= TAIL_MIN_REQUESTS && sides.new.requests >= TAIL_MIN_REQUESTS ? tailTest(sides, p99Ratio) : null;
+  const tailFails = ratio !== null && ratio > p99Ratio && tail !== null && tail <= 1 - confidence;
   const fails = judged.verdict === 'fail' || tailFails;
   const enough = judged.verdict !== 'inconclusive' && sides.new.requests >= min && sides.legacy.requests >= min;
-  const tail = ratio === null ? '' : `; p99 ${ms(sides.new.p99)} vs ${ms(sides.legacy.p99)} (ratio ${ratio.toFixed(2)}, max ${p99Ratio})`;
+  const tailText = ratio === null ? '' : `; p99 ${ms(sides.new.p99)} vs ${ms(sides.legacy.p99)} (ratio ${ratio.toFixed(2)}, max ${p99Ratio}${tailFails ? ', shown in the tail' : ''})`;
   return {
     gate: 'latency',
     result: fails ? 'fail' : enough ? 'pass' : 'inconclusive',
@@ -251,8 +258,16 @@ function latencyGate(input: EvaluationInput): GateResult {
     ...(judged.shift === null ? {} : { effect: judged.shift.estimate }),
     samples: { legacy: sides.legacy.requests, new: sides.new.requests },
     p99Ratio: { value: ratio, threshold: p99Ratio },
-    detail: `${judged.reason}${tail}`,
+    detail: `${judged.reason}${tailText}`,
   };
+}
+
+/** P-value of "more than 1% of new's latencies exceed p99Ratio × legacy's p99" (one-sided score test), or null without data. */
+function tailTest(sides: { readonly legacy: SideSample; readonly new: SideSample }, p99Ratio: number): number | null {
+  if (sides.legacy.p99 === null || sides.new.latencies.length === 0) return null;
+  const limit = p99Ratio * sides.legacy.p99;
+  const above = sides.new.latencies.filter((l) => l > limit).length;
+  return rateAboveTest({ events: above, trials: sides.new.latencies.length }, 0.01).pValue;
 }
 
 function pct(rate: number): string {

@@ -154,7 +154,7 @@ export const ROUTE_CANARY_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        extendBakes: { type: 'integer', minimum: 0, maximum: 100, default: CANARY.inconclusive.extendBakes, description: 'Bakes added while the minimum samples are not met.' },
+        extendBakes: { type: 'integer', minimum: 0, maximum: 10_000, default: CANARY.inconclusive.extendBakes, description: 'Bakes added while the minimum samples are not met.' },
         then: { type: 'string', enum: ['pause', 'hold'], default: CANARY.inconclusive.then, description: 'After the extensions: pause for a human, or keep holding.' },
       },
     },

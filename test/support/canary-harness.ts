@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CanaryRunView } from '../../src/canary/canary-run.js';
+import type { AuditEntry } from '../../src/flags/runtime-store.js';
 
 /**
  * Helpers for the autopilot proofs: bounded traffic with sticky user ids, the admin API, and
@@ -45,7 +46,7 @@ export function startTraffic(base: string | (() => string), path: (i: number) =>
 }
 
 export function adminClient(base: string, token: string) {
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; type: string; body: any }> => {
+  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; type: string; body: ReturnType<typeof JSON.parse> }> => {
     const res = await fetch(`${base}/_switchyard${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -61,6 +62,8 @@ export function adminClient(base: string, token: string) {
       return res.status === 200 ? (res.body as CanaryRunView) : null;
     },
     control: (route: string, control: string, body: Record<string, unknown>) => call('POST', `/canary/${route}/${control}`, body),
+    /** The flags audit log's entries for one route, oldest first. */
+    audit: async (route: string): Promise<AuditEntry[]> => ((await call('GET', '/flags/audit')).body as { entries: AuditEntry[] }).entries.filter((e) => e.target === `route:${route}`),
   };
 }
 

@@ -130,6 +130,21 @@ describe('canary evaluator (pure)', () => {
     assert.equal(near.verdict, 'promote');
   });
 
+  it('latency tail: same median, but 10% of new requests 3× slower fails on the p99 ratio only with 1000+ requests per side', () => {
+    const tailed = (n: number): SideSample => {
+      const base = side(n, 0, 20, 3);
+      const latencies = base.latencies.map((l, i) => (i % 10 === 0 ? l * 3 : l));
+      const sorted = [...latencies].sort((a, b) => a - b);
+      return { ...base, latencies, p99: sorted[Math.floor(sorted.length * 0.99)] ?? null };
+    };
+    const many = evaluateStage(input({ sides: { legacy: side(4000, 0, 20, 1), new: tailed(1000) } })).gates.find((g) => g.gate === 'latency');
+    assert.equal(many?.result, 'fail');
+    assert.ok((many?.p99Ratio?.value ?? 0) > 1.2);
+    assert.match(many?.detail ?? '', /shown in the tail/);
+    const few = evaluateStage(input({ sides: { legacy: side(400, 0, 20, 1), new: tailed(300) } })).gates.find((g) => g.gate === 'latency');
+    assert.equal(few?.result, 'pass', 'a p99 of a few hundred requests is not judged');
+  });
+
   it('the sequential state carries the minimum p-value across looks', () => {
     const sides = { legacy: side(4000, 0, 20, 1), new: side(1000, 20, 20, 2) };
     const first = evaluateStage(input({ sides }));
