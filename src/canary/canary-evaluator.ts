@@ -149,7 +149,9 @@ function contentGates(input: EvaluationInput, look: Look, keep: (key: string, st
     if (step.reject) failedFields.push(field);
     const result: FieldResult = { field, raw: counts.raw, noise: counts.noise, rate, noiseRate, verdict, known: known.has(field), pValue: step.pValue };
     fields.push(result);
-    if (!result.known) {
+    // Zero tolerance (any new field), so it is judged only on the stage's sample minimum: one odd
+    // comparison among a handful is not a verdict on the handler.
+    if (!result.known && compared >= min) {
       const fresh = sequentialAboveLook(look(`new:${field}`), { events: counts.raw, trials: compared }, { max: Math.min(0.999, noiseRate + input.noise.absolute), alpha });
       keep(`new:${field}`, fresh.state);
       if (fresh.reject) unexpected.push(result);

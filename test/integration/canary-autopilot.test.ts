@@ -216,7 +216,7 @@ describe('autopilot proofs (real gunicorn Flask)', () => {
       steps: [10, 100]
       minRequests: 50
       inconclusive: { extendBakes: 2, then: pause }`;
-    await migrate({ handler: 'failing', policy, traffic: { concurrency: 1, pauseMs: 150, maxMs: 20_000 }, timeoutMs: 15_000 }, (end) => {
+    await migrate({ handler: 'correct', policy, traffic: { concurrency: 1, pauseMs: 150, maxMs: 20_000 }, timeoutMs: 15_000 }, (end) => {
       assert.equal(end.status, 'paused', story(end));
       assert.equal(end.setPercentage, 0);
       const last = end.evaluations.at(-1)!;
