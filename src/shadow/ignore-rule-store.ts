@@ -139,12 +139,21 @@ export class RuntimeIgnoreRules {
 
   constructor(readonly store: IgnoreRuleStore) {}
 
+  /** Fields approved for `route`, in the order they were approved (every instance lists them alike). */
   approved(route: string): string[] {
-    return this.store.decisions().filter((d) => d.route === route && d.decision === 'approved').map((d) => d.field);
+    return this.fields(route, 'approved');
   }
 
   rejected(route: string): string[] {
-    return this.store.decisions().filter((d) => d.route === route && d.decision === 'rejected').map((d) => d.field);
+    return this.fields(route, 'rejected');
+  }
+
+  private fields(route: string, decision: IgnoreRuleDecision['decision']): string[] {
+    return this.store
+      .decisions()
+      .filter((d) => d.route === route && d.decision === decision)
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.field < b.field ? -1 : 1))
+      .map((d) => d.field);
   }
 
   rulesFor(route: string, shadow: RouteShadowConfig): ShadowRules {

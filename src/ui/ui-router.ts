@@ -62,6 +62,8 @@ export function uiRouter(options: UiRouterOptions): express.Router {
     if (typeof name !== 'string' || name.length > MAX_NAME || [...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
       return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_BAD_INPUT', `name: must be a string of at most ${MAX_NAME} characters without control characters`, { status: 400 }));
     }
+    // No token is no guess (as a request without Authorization is not): a 400, not counted.
+    if (token === '') return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_BAD_INPUT', 'token: send {"token": "<admin or viewer token>"} as JSON', { status: 400 }));
     const role = roleOfToken(token, options);
     if (role === null) {
       options.attempts.failed(req, 'admin');

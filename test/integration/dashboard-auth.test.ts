@@ -128,6 +128,9 @@ describe('dashboard sign-in, sessions, CSRF and the viewer token (over HTTP)', (
     assert.match(String(malformed.headers['content-type']), /problem\+json/);
     const badName = await supertest(sy.app).post('/_switchyard/ui/session').send({ token: ADMIN, name: 'a\nb' });
     assert.equal(badName.status, 400);
+    const noToken = await supertest(sy.app).post('/_switchyard/ui/session').send({ name: 'x' });
+    assert.equal(noToken.status, 400);
+    assert.equal(noToken.body.code, 'SWITCHYARD_ADMIN_BAD_INPUT');
   });
 
   it('the page has a strict CSP and says when it is not built', async () => {

@@ -3,7 +3,9 @@ import { api, enc } from './api';
 import { Chart } from './chart';
 import { useApi } from './hooks';
 import { pct, time } from './format';
-import type { CanaryRun } from './types';
+import type { CanaryPosition, CanaryRun } from './types';
+
+const position = (p: CanaryPosition): string => `${p.status} ${p.stage.kind === 'shadow' ? 'shadow' : `${p.percentage}%`}`;
 
 type Action = 'start' | 'pause' | 'resume' | 'promote' | 'promote-full' | 'abort' | 'retry';
 
@@ -51,13 +53,11 @@ function Run(props: PageProps & { run: CanaryRun }) {
     }
     props.refresh();
   };
-  // Set vs actual percentage over the run: from its events' to-values and evaluations.
-  const evalPoints = run.evaluations.map((e) => ({ at: Date.parse(e.at) / 1000, stage: e.stage as { percentage?: number } | undefined }));
-  const x = [...evalPoints.map((p) => p.at), Date.parse(run.updatedAt) / 1000].sort((a, b) => a - b);
-  const setAt = (t: number) => {
-    const before = evalPoints.filter((p) => p.at <= t).pop();
-    return before?.stage?.percentage ?? run.setPercentage;
-  };
+  // Set percentage over the run, from each event's position after it (a step line), and the
+  // percentage actually in force now.
+  const steps = run.events.map((e) => ({ at: Date.parse(e.at) / 1000, percentage: e.to.percentage }));
+  const x = [Date.parse(run.startedAt) / 1000, ...steps.map((p) => p.at), Date.parse(run.updatedAt) / 1000].sort((a, b) => a - b);
+  const setAt = (t: number) => steps.filter((p) => p.at <= t).pop()?.percentage ?? 0;
   const last = run.evaluations[run.evaluations.length - 1];
   return (
     <div class={`card run ${run.status}`} data-run={run.route}>
@@ -76,7 +76,28 @@ function Run(props: PageProps & { run: CanaryRun }) {
           ))}
         </div>
       ) : null}
-      {x.length > 1 ? <Chart title="Set percentage over the run" unit="%" x={x} series={[{ label: 'set', color: '#0b63c5', values: x.map(setAt) }]} height={160} /> : null}
+      {run.reason ? <p class="meta">Why: {run.reason}</p> : null}
+      {run.stages ? (
+        <ol class="stages" data-testid="stages">
+          {run.stages.map((s) => (
+            <li key={s.index} class={s.index === run.stage.index ? 'current' : s.index < run.stage.index ? 'passed' : ''}>
+              {s.kind === 'shadow' ? 'shadow (0%)' : `${s.percentage}%`}
+            </li>
+          ))}
+        </ol>
+      ) : null}
+      {x.length > 1 ? (
+        <Chart
+          title="Set vs actual percentage"
+          unit="%"
+          x={x}
+          series={[
+            { label: 'set', color: '#0b63c5', values: x.map(setAt) },
+            { label: 'actual (now)', color: '#16794c', dash: [4, 3], values: x.map((t, i) => (i === x.length - 1 ? run.actualPercentage : t === x[x.length - 1] ? run.actualPercentage : null)) },
+          ]}
+          height={180}
+        />
+      ) : null}
       {last ? (
         <div>
           <h4>
@@ -108,8 +129,11 @@ function Run(props: PageProps & { run: CanaryRun }) {
                 </thead>
                 <tbody>
                   {e.gates.map((g) => (
-                    <tr key={g.gate} class={g.result}>
-                      <td>{g.gate}</td>
+                    <tr key={g.gate} class={g.result} title={g.detail ?? ''}>
+                      <td>
+                        {g.gate}
+                        {g.detail ? <div class="meta">{g.detail}</div> : null}
+                      </td>
                       <td>{g.result}</td>
                       <td>{g.value === null ? '–' : String(g.value)}</td>
                       <td>{g.threshold === null ? '–' : String(g.threshold)}</td>
@@ -129,12 +153,14 @@ function Run(props: PageProps & { run: CanaryRun }) {
         <ol class="events">
           {run.events.map((e, i) => (
             <li key={i}>
-              {time(e.at)} · {e.by} · {e.action} {JSON.stringify(e.from)} → {JSON.stringify(e.to)} {e.reason ? `(“${e.reason}”)` : ''}
+              {time(e.at)} · {e.by} · {e.action}: {position(e.from)} → {position(e.to)} {e.reason ? `(“${e.reason}”)` : ''}
             </li>
           ))}
         </ol>
       </details>
-      <p class="meta">Actual share of new traffic is measured from outcomes ({pct(run.actualPercentage === null ? null : run.actualPercentage / 100)}).</p>
+      <p class="meta">
+        In force now: {run.actualPercentage === null ? 'decided per request by Unleash' : pct(run.actualPercentage / 100)} · leader {run.leader ?? 'none'}
+      </p>
     </div>
   );
 }

@@ -18,6 +18,9 @@ export function Overview(props: PageProps) {
   const routeShare = switchable.length === 0 ? 0 : switchable.reduce((n, x) => n + newShare(x), 0) / switchable.length;
   const served = r.routes.reduce((n, x) => n + x.decisions.legacy + x.decisions.new, 0);
   const servedNew = r.routes.reduce((n, x) => n + x.decisions.new, 0);
+  // The autopilot moves a route through a runtime override it signs as `autopilot`.
+  const overrideBy = new Map(f.routes.map((x) => [x.route, x.by]));
+  const from = (x: RouteRow) => (f.killSwitch.effective ? 'kill switch' : x.source === 'override' && (overrideBy.get(x.name) ?? '').startsWith('autopilot') ? 'autopilot' : sourceLabel(x.source));
   const upDays = (Date.now() - Date.parse(r.countingSince)) / 86_400_000;
   const stale = (x: RouteRow) => x.legacy !== null && x.mode === 'new' && upDays >= STALE_DAYS && (x.lastSeen.legacy === null || Date.now() - Date.parse(x.lastSeen.legacy) > STALE_DAYS * 86_400_000);
 
@@ -85,14 +88,20 @@ export function Overview(props: PageProps) {
                 {x.pinned ? ' (pinned)' : ''}
                 <div class="meta">{ruleInWords(x)}</div>
               </td>
-              <td>{f.killSwitch.effective ? 'kill switch' : sourceLabel(x.source)}</td>
+              <td>{from(x)}</td>
               <td>{x.migration?.owner ?? '–'}</td>
               <td>{x.migration?.targetDate ?? '–'}</td>
               <td>{ago(latest(x.lastSeen.legacy, x.lastSeen.new))}</td>
               <td>
                 {x.decisions.legacy} / {x.decisions.new}
               </td>
-              <td>{stale(x) ? <span class="badge ok">ready to remove legacy</span> : x.legacy !== null && x.new === null ? <span class="badge">legacy only</span> : null}</td>
+              <td>
+                {stale(x) ? <span class="badge ok">ready to remove legacy</span> : null}
+                {x.legacy !== null && x.new === null ? <span class="badge">legacy only</span> : null}
+                {x.legacy === null && x.new !== null ? <span class="badge">new only</span> : null}
+                {x.shadowed ? <span class="badge">shadowed</span> : null}
+                {x.cached ? <span class="badge">cached</span> : null}
+              </td>
             </tr>
           ))}
         </tbody>

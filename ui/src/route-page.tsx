@@ -141,7 +141,9 @@ function SideCard(props: { side: 'legacy' | 'new'; o: SideOutcomes | undefined; 
   return (
     <div class={`card side ${props.side}`} data-side={props.side}>
       <h3>{props.side}</h3>
-      <p class="big">{o ? pct(props.total === 0 ? null : o.requests / props.total, 0) : '–'}</p>
+      <p class="big" data-share={o && props.total > 0 ? String(Math.round((o.requests / props.total) * 100)) : ''}>
+        {o ? pct(props.total === 0 ? null : o.requests / props.total, 0) : '–'}
+      </p>
       <p>
         {o?.requests ?? 0} requests · errors {pct(o?.errorRate)} · cache hits {o?.cacheHits ?? 0}
       </p>

@@ -132,19 +132,35 @@ export interface Gate {
   pValue?: number;
   effect?: number;
   samples: { legacy: number; new: number };
+  fields?: { field: string; raw: number; noise: number; rate: number; noiseRate: number; verdict: string; known: boolean; pValue?: number }[];
+  p99Ratio?: { value: number | null; threshold: number };
+  detail?: string;
+}
+export interface CanaryStage {
+  kind: 'shadow' | 'step';
+  index: number;
+  percentage: number;
+}
+export interface CanaryPosition {
+  status: string;
+  stage: CanaryStage;
+  percentage: number;
 }
 export interface CanaryRun {
   route: string;
+  runId?: string;
   status: 'running' | 'paused' | 'done' | 'rolled_back' | 'aborted';
-  stage: { kind: 'shadow' | 'step'; index: number; percentage: number };
+  stage: CanaryStage;
+  stages?: CanaryStage[];
   setPercentage: number;
   actualPercentage: number | null;
   policy: unknown;
   startedAt: string;
   updatedAt: string;
-  leader?: unknown;
-  evaluations: { at: string; stage: unknown; verdict: string; explanation: string; gates: Gate[] }[];
-  events: { at: string; by: string; action: string; reason: string | null; from: unknown; to: unknown }[];
+  leader?: string | null;
+  reason?: string | null;
+  evaluations: { at: string; stage: CanaryStage; verdict: string; explanation: string; gates: Gate[] }[];
+  events: { at: string; by: string; action: string; reason: string | null; from: CanaryPosition; to: CanaryPosition }[];
 }
 export interface Session {
   role: 'admin' | 'viewer';
