@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -158,6 +158,26 @@ const scenarios: readonly Scenario[] = [
     expect: { body: 'Hello from Flask!', backend: 'legacy' },
   },
   {
+    name: 'bare node:http keep-alive proxy → gunicorn gthread',
+    baseline: 'direct gunicorn gthread (keep-alive)',
+    start: ({ flaskThreaded }) => startServer('bare-proxy', [flaskThreaded.url]),
+    path: '/hello',
+    expect: { body: 'Hello from Flask!' },
+  },
+  {
+    name: 'nginx proxy_pass → gunicorn gthread (keep-alive upstream)',
+    baseline: 'direct gunicorn gthread (keep-alive)',
+    start: ({ flaskThreaded }) => startNginx(flaskThreaded.url, false, true),
+    path: '/hello',
+    expect: { body: 'Hello from Flask!' },
+  },
+  {
+    name: 'bare node:http JSON server',
+    start: server('bare-json'),
+    path: '/hello',
+    expect: { body: '{"message":"Hello"}' },
+  },
+  {
     name: 'plain Express 5 handler',
     start: server('express'),
     path: '/hello',
@@ -283,7 +303,7 @@ const scenarios: readonly Scenario[] = [
 class ScenarioSkipped extends Error {}
 
 /** nginx (Debian's) in front of the same gunicorn, one worker, with or without proxy_cache. */
-async function startNginx(flaskUrl: string, cache: boolean): Promise<Target> {
+async function startNginx(flaskUrl: string, cache: boolean, keepAlive = false): Promise<Target> {
   if (!existsSync('/usr/sbin/nginx')) throw new ScenarioSkipped('nginx is not installed (Debian: apt-get install -y nginx)');
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
   const port = await freePort();
@@ -297,9 +317,10 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   proxy_cache_path ${dir}/cache keys_zone=bench:10m;
+  upstream legacy { server ${new URL(flaskUrl).host};${keepAlive ? ' keepalive 16;' : ''} }
   server {
     listen 127.0.0.1:${port};
-    location / { proxy_pass ${flaskUrl};${cache ? ' proxy_cache bench;' : ''} proxy_http_version 1.1; }
+    location / { proxy_pass http://legacy;${cache ? ' proxy_cache bench;' : ''} proxy_http_version 1.1;${keepAlive ? ' proxy_set_header Connection "";' : ''} }
   }
 }`;
   writeFileSync(join(dir, 'nginx.conf'), conf);
@@ -491,6 +512,70 @@ function table(results: ReadonlyMap<string, WrkResult>): string {
   return rows.join('\n');
 }
 
+/** Issue 10's speed goals, as ratios within this run (a row that did not run reads n/a). */
+const GOALS: readonly { readonly what: string; readonly a: string; readonly b: string; readonly metric: 'rps' | 'cpu'; readonly goal: (ratio: number, results: ReadonlyMap<string, WrkResult>) => { ok: boolean; target: string } }[] = [
+  {
+    what: 'legacy route CPU/request vs the bare node:http keep-alive proxy',
+    a: 'Switchyard legacy route → gunicorn gthread',
+    b: 'bare node:http keep-alive proxy → gunicorn gthread',
+    metric: 'cpu',
+    goal: (r) => ({ ok: r <= 1.3, target: '≤ 1.30×' }),
+  },
+  {
+    what: 'legacy route req/s vs direct gunicorn gthread',
+    a: 'Switchyard legacy route → gunicorn gthread',
+    b: 'direct gunicorn gthread (keep-alive)',
+    metric: 'rps',
+    goal: (r, results) => {
+      const nginx = ratioOf(results, 'nginx proxy_pass → gunicorn gthread (keep-alive upstream)', 'direct gunicorn gthread (keep-alive)', 'rps');
+      return nginx === null ? { ok: false, target: '≥ nginx (n/a)' } : { ok: r >= nginx, target: `≥ nginx's ${nginx.toFixed(2)}×` };
+    },
+  },
+  {
+    what: 'cache hit (memory) req/s vs nginx proxy_cache hit',
+    a: 'Switchyard cache hit, memory store',
+    b: 'nginx proxy_cache hit',
+    metric: 'rps',
+    goal: (r) => ({ ok: r >= 0.6, target: '≥ 0.60×' }),
+  },
+  {
+    what: 'cache hit (Redis) CPU/request vs memory hit',
+    a: 'Switchyard cache hit, Redis store',
+    b: 'Switchyard cache hit, memory store',
+    metric: 'cpu',
+    goal: (r) => ({ ok: r <= 1.3, target: '≤ 1.30×' }),
+  },
+  {
+    what: 'new route req/s vs the same handler on plain Express 5',
+    a: 'Switchyard new route (same handler)',
+    b: 'plain Express 5 handler',
+    metric: 'rps',
+    goal: (r) => ({ ok: r >= 0.95, target: '≥ 0.95×' }),
+  },
+];
+
+function ratioOf(results: ReadonlyMap<string, WrkResult>, a: string, b: string, metric: 'rps' | 'cpu'): number | null {
+  const x = results.get(a);
+  const y = results.get(b);
+  if (x === undefined || y === undefined) return null;
+  if (metric === 'rps') return x.rps / y.rps;
+  return x.cpuMsPerRequest === undefined || y.cpuMsPerRequest === undefined ? null : x.cpuMsPerRequest / y.cpuMsPerRequest;
+}
+
+function goalsTable(results: ReadonlyMap<string, WrkResult>): string {
+  const rows = ['| goal (issue 10) | this run | target | met |', '|---|---:|---|---|'];
+  for (const g of GOALS) {
+    const ratio = ratioOf(results, g.a, g.b, g.metric);
+    if (ratio === null) {
+      rows.push(`| ${g.what} | n/a | | |`);
+      continue;
+    }
+    const { ok, target } = g.goal(ratio, results);
+    rows.push(`| ${g.what} | ${ratio.toFixed(2)}× | ${target} | ${ok ? 'yes' : 'no'} |`);
+  }
+  return rows.join('\n');
+}
+
 function gunicornVersion(): string {
   const r = spawnSync(findPython(), ['-m', 'gunicorn', '--version'], { encoding: 'utf8' });
   return /\d+\.\d+(\.\d+)?/.exec(`${r.stdout}${r.stderr}`)?.[0] ?? 'unknown';
@@ -508,6 +593,7 @@ async function main(): Promise<void> {
   // BENCH_ONLY=text runs just the scenarios (and their baselines) whose names contain it.
   const only = process.env['BENCH_ONLY'];
   const picked = only === undefined ? scenarios : scenarios.filter((s) => s.name.includes(only) || scenarios.some((o) => o.name.includes(only) && o.baseline === s.name));
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(', ');
   const flask = await startFlask({ workers: settings.gunicornWorkers, threads: 1 });
   const flaskThreaded = await startFlask({ workers: settings.gunicornWorkers, threads: 4 });
   const otlp = await startOtlpSink();
@@ -540,6 +626,9 @@ async function main(): Promise<void> {
   const md = [
     table(results),
     '',
+    goalsTable(results),
+    '',
+    `Load average before the run: ${loadBefore}; after: ${loadavg().map((l) => l.toFixed(2)).join(', ')} (other processes on this host share the CPUs: compare rows within one run).`,
     `Machine: ${availableParallelism()} CPUs (nproc), Node ${process.version}, ${process.platform}/${process.arch}; everything on loopback, one run per scenario.`,
     `Settings: wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s --latency after a ${settings.warmup} s warm-up; ` +
       `gunicorn ${gunicornVersion()} with ${settings.gunicornWorkers} sync workers (--threads 1, no keep-alive) or ${settings.gunicornWorkers} gthread workers (--threads 4, keep-alive), Flask GET /hello; ` +

@@ -73,7 +73,32 @@ const cachedMount = `
     cache: {}
 `;
 
+/**
+ * The Node limits: the least a keep-alive proxy and a JSON server can do on node:http — what
+ * Switchyard's own rows are compared with.
+ */
+function bareProxy(flaskUrl: string): RequestListener {
+  const url = new URL(flaskUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  return (req, res) => {
+    const upstream = http.request({ agent, hostname: url.hostname, port: url.port, method: req.method, path: req.url, headers: { ...req.headers, host: url.host } }, (response) => {
+      res.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  };
+}
+
+const helloBody = JSON.stringify({ message: 'Hello' });
+const bareJson: RequestListener = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(helloBody) });
+  res.end(helloBody);
+};
+
 const modes: Record<string, (flaskUrl: string) => Promise<RequestListener>> = {
+  'bare-proxy': (flaskUrl) => Promise.resolve(bareProxy(flaskUrl)),
+  'bare-json': () => Promise.resolve(bareJson),
   express: () => {
     const app = express();
     app.get('/hello', hello);

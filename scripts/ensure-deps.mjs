@@ -3,7 +3,7 @@
 // installs the npm packages when node_modules is missing or older than the lockfile, and the
 // Debian packages the examples and tests run (--python: Flask, Django, gunicorn; --redis:
 // redis-server; --test: the Prometheus parser and nginx the tests check with, and Chromium for the
-// dashboard's browser tests). As root, or with
+// dashboard's browser tests; --bench: wrk, nginx and redis-server for `npm run bench`). As root, or with
 // password-less sudo, it installs what is missing and says what; otherwise it prints the exact
 // command and exits 1. --dry-run says what it would run and changes nothing.
 // Plain Node with no dependencies: it runs before anything is installed.
@@ -60,8 +60,9 @@ const NEEDED_FOR = {
   gunicorn: 'the legacy example apps under gunicorn',
   'redis-server': 'private Redis servers on free ports (never a shared one)',
   'python3-prometheus-client': "the metrics test parses /_switchyard/metrics with Prometheus' own parser",
-  nginx: "the compose test runs the load balancer's config in front of two Switchyard instances",
+  nginx: "the compose test runs the load balancer's config in front of two Switchyard instances; the benchmark's nginx rows",
   chromium: "the dashboard tests drive Debian's headless Chromium with playwright-core (no browser download)",
+  wrk: 'the benchmark (npm run bench) drives every scenario with wrk',
 };
 
 /** @returns {string[]} */
@@ -72,10 +73,11 @@ function missingDebianPackages() {
     // Named one by one, so a machine with Flask but no Django installs only Django.
     for (const [module, pkg] of [['flask', 'python3-flask'], ['django', 'python3-django'], ['gunicorn', 'gunicorn']]) if (!canImport([module])) wanted.push(pkg);
   }
-  if (args.has('--redis') && !hasRedisServer()) wanted.push('redis-server');
+  if ((args.has('--redis') || args.has('--bench')) && !hasRedisServer()) wanted.push('redis-server');
   if (args.has('--test') && !canImport(['prometheus_client'])) wanted.push('python3-prometheus-client');
-  if (args.has('--test') && !existsSync('/usr/sbin/nginx')) wanted.push('nginx');
+  if ((args.has('--test') || args.has('--bench')) && !existsSync('/usr/sbin/nginx')) wanted.push('nginx');
   if (args.has('--test') && !hasChromium()) wanted.push('chromium');
+  if (args.has('--bench') && !existsSync('/usr/bin/wrk')) wanted.push('wrk');
   return wanted;
 }
 

@@ -2,7 +2,10 @@ import type { CacheContext } from './cache-context.js';
 import { variantKey } from './cache-key.js';
 import type { Policy } from './cache-policy.js';
 import { viewOf, type CacheRequest, type Keys } from './cache-request.js';
-import { decodeRecord, type EntryMeta, type VaryMarker } from './entry-codec.js';
+import { decodeRecord, entryBody, entryHeader, type EntryMeta, type VaryMarker } from './entry-codec.js';
+
+/** Keys whose decoded meta a shared-store lookup keeps (about 1 KB each). */
+const SHARED_META_LIMIT = 2_000;
 
 export interface LoadedEntry {
   readonly meta: EntryMeta;
@@ -27,6 +30,11 @@ export type Lookup = ({ readonly kind: 'entry' } & Found) | { readonly kind: 'mi
 export class CacheLookup {
   /** Decoded records of an in-process store, by the stored Buffer: a hit skips JSON and policy parsing. */
   private readonly decoded = new WeakMap<Buffer, Found>();
+  /**
+   * A shared store hands back a new Buffer on every read: the last decoded meta of each key, by
+   * its header bytes, so a hit on an unchanged entry compares bytes instead of parsing JSON.
+   */
+  private readonly sharedMeta = new Map<string, { readonly header: Buffer; readonly meta: EntryMeta }>();
 
   constructor(private readonly ctx: CacheContext) {}
 
@@ -35,6 +43,8 @@ export class CacheLookup {
     const value = await store.get(keys.base);
     const known = value === null ? undefined : this.decoded.get(value);
     if (known !== undefined) return { kind: 'entry', ...known, view: viewOf(c, keys, known.entry.meta.vary) };
+    const same = value === null ? undefined : this.sameAsBefore(keys.base, value);
+    if (same !== undefined) return { kind: 'entry', ...this.found(keys.base, same.meta, same.body, c, keys, null) };
     const record = decodeRecord(value ?? Buffer.alloc(0));
     if (record === null) return { kind: 'miss', key: keys.base, marker: null };
     if (record.kind === 'entry') return { kind: 'entry', ...this.loaded(value, keys.base, record.meta, record.body, c, keys, null) };
@@ -42,16 +52,43 @@ export class CacheLookup {
     const variantValue = await store.get(key);
     const knownVariant = variantValue === null ? undefined : this.decoded.get(variantValue);
     if (knownVariant !== undefined) return { kind: 'entry', ...knownVariant, view: viewOf(c, keys, knownVariant.entry.meta.vary), marker: record };
+    const sameVariant = variantValue === null ? undefined : this.sameAsBefore(key, variantValue);
+    if (sameVariant !== undefined) return { kind: 'entry', ...this.found(key, sameVariant.meta, sameVariant.body, c, keys, record) };
     const variant = decodeRecord(variantValue ?? Buffer.alloc(0));
     if (variant === null || variant.kind !== 'entry') return { kind: 'miss', key, marker: record };
     return { kind: 'entry', ...this.loaded(variantValue, key, variant.meta, variant.body, c, keys, record) };
   }
 
   private loaded(value: Buffer | null, key: string, meta: EntryMeta, body: Buffer, c: CacheRequest, keys: Keys, marker: VaryMarker | null): Found {
-    const found: Found = { key, entry: { meta, body, policy: meta.policy }, view: viewOf(c, keys, meta.vary), marker };
+    const found = this.found(key, meta, body, c, keys, marker);
+    if (value === null) return found;
     // Only an in-process store hands back the same Buffer again; policies are read-only.
-    if (value !== null && this.ctx.store.inner.inProcess === true) this.decoded.set(value, found);
+    if (this.ctx.store.inner.inProcess === true) this.decoded.set(value, found);
+    else this.rememberMeta(key, value, meta);
     return found;
+  }
+
+  private found(key: string, meta: EntryMeta, body: Buffer, c: CacheRequest, keys: Keys, marker: VaryMarker | null): Found {
+    return { key, entry: { meta, body, policy: meta.policy }, view: viewOf(c, keys, meta.vary), marker };
+  }
+
+  /** The meta decoded last time for `key`, when `value` carries exactly the same header. */
+  private sameAsBefore(key: string, value: Buffer): { meta: EntryMeta; body: Buffer } | undefined {
+    const known = this.sharedMeta.get(key);
+    if (known === undefined) return undefined;
+    const header = entryHeader(value);
+    return header !== null && header.equals(known.header) ? { meta: known.meta, body: entryBody(value, header) } : undefined;
+  }
+
+  private rememberMeta(key: string, value: Buffer, meta: EntryMeta): void {
+    const header = entryHeader(value);
+    if (header === null) return;
+    if (this.sharedMeta.size >= SHARED_META_LIMIT && !this.sharedMeta.has(key)) {
+      const oldest = this.sharedMeta.keys().next();
+      if (oldest.done !== true) this.sharedMeta.delete(oldest.value);
+    }
+    // A copy: the value's own bytes belong to the store client's reply.
+    this.sharedMeta.set(key, { header: Buffer.from(header), meta });
   }
 }
 

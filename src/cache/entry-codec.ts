@@ -80,3 +80,19 @@ export function decodeRecord(value: Buffer): CacheRecord | null {
   // A view, not a copy: the body is served straight from the stored value.
   return { kind: 'entry', meta, body: value.subarray(HEADER_BYTES + jsonLength) };
 }
+
+/**
+ * The JSON header of an encoded entry (its meta), to tell two values of one key apart without
+ * parsing them: two values with the same header bytes decode to the same meta. Null for
+ * anything that is not an entry this version wrote.
+ */
+export function entryHeader(value: Buffer): Buffer | null {
+  if (value.length < HEADER_BYTES || value[MAGIC.length] !== FORMAT || value[MAGIC.length + 1] !== 0x45) return null;
+  const end = HEADER_BYTES + value.readUInt32BE(MAGIC.length + 2);
+  return end > value.length ? null : value.subarray(HEADER_BYTES, end);
+}
+
+/** The body of an encoded entry whose header is `header` (see entryHeader). */
+export function entryBody(value: Buffer, header: Buffer): Buffer {
+  return value.subarray(HEADER_BYTES + header.length);
+}

@@ -83,21 +83,8 @@ export class GuardedStore {
     if (!this.inner.isAvailable()) throw new CacheUnavailableError(`cache store (${this.inner.kind}) is not connected`);
     if (Date.now() < this.openUntil) throw new CacheUnavailableError(`cache store (${this.inner.kind}) circuit is open`);
     if (this.inner.inProcess === true) return work();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      // The timer fires in the event loop's timers phase, before the poll phase reads sockets: when
-      // this process was busy (its own load, not the store's) a reply that has already arrived
-      // would lose the race. setImmediate lets that I/O be read first, so only a store that really
-      // has not answered counts as timed out — and only those can trip the breaker.
-      timer = setTimeout(() => {
-        setImmediate(() => {
-          this.timeouts++;
-          reject(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
-        });
-      }, timeoutMs);
-    });
     try {
-      const result = await Promise.race([work(), timeout]);
+      const result = await this.withTimeout(op, work, timeoutMs);
       this.consecutiveFailures = 0;
       return result;
     } catch (error) {
@@ -108,8 +95,39 @@ export class GuardedStore {
         this.options.logger.warn(`cache store (${this.inner.kind}) failing; bypassing it for ${this.openMs} ms`, { cause: error instanceof Error ? error.message : String(error) });
       }
       throw error instanceof CacheUnavailableError ? error : new CacheUnavailableError(`cache ${op} failed`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /** `work`, or a CacheUnavailableError once `timeoutMs` has passed without its answer (one promise, one timer). */
+  private withTimeout<T>(op: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      // The timer fires in the event loop's timers phase, before the poll phase reads sockets: when
+      // this process was busy (its own load, not the store's) a reply that has already arrived
+      // would lose the race. setImmediate lets that I/O be read first, so only a store that really
+      // has not answered counts as timed out — and only those can trip the breaker.
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          this.timeouts++;
+          reject(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
+        });
+      }, timeoutMs);
+      work().then(
+        (value) => {
+          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 }

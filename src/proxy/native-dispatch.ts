@@ -1,7 +1,7 @@
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Dispatch } from './dispatch.js';
-import { removeHopByHop } from './forwarded-headers.js';
+import { endToEndHeaders } from './forwarded-headers.js';
 
 /**
  * The standalone handler's dispatch: node:http straight to the upstream's pool, no proxy library
@@ -19,15 +19,21 @@ export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
     exchange.started(request);
     request.once('response', (response) => {
       if (res.destroyed) return void response.destroy();
-      const headers: IncomingHttpHeaders = response.headers;
-      removeHopByHop(headers);
+      const headers: IncomingHttpHeaders = endToEndHeaders(response.headers);
       // Node frames the body for this client (chunked, or close for HTTP/1.0) and says keep-alive/close itself.
-      delete headers['transfer-encoding'];
+      if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
       res.writeHead(response.statusCode ?? 502, response.statusMessage, headers as OutgoingHttpHeaders);
       response.on('error', () => res.destroy());
       response.pipe(res);
     });
     request.on('error', (error) => exchange.fail(error));
-    req.pipe(request);
+    // Most requests have no body: end the upstream request at once rather than set up a pipe.
+    if (hasBody(req)) req.pipe(request);
+    else request.end();
   };
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -1,4 +1,4 @@
-import { context, metrics, trace, SpanKind, SpanStatusCode, type Attributes, type BatchObservableResult, type Context, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, metrics, trace, SpanKind, SpanStatusCode, type Attributes, type BatchObservableResult, type Context, type Span } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Side } from '../config/types.js';
 import type { RequestObserver } from '../pipeline/routed-request.js';
@@ -78,8 +78,18 @@ export function decisionAttributes(a: RequestAnnotation): Attributes {
  * from another request's callback — still lands in this trace, not the releaser's.
  */
 export function startSideSpan(side: Side, attributes: Attributes): { span: Span; ctx: Context } {
-  const span = tracer.startSpan(side === 'new' ? 'switchyard new handler' : 'switchyard legacy', { kind: SpanKind.INTERNAL, attributes });
-  return { span, ctx: trace.setSpan(context.active(), span) };
+  return withSpan(tracer.startSpan(side === 'new' ? 'switchyard new handler' : 'switchyard legacy', { kind: SpanKind.INTERNAL, attributes }));
+}
+
+/**
+ * The span and the context to run its work in. Without a tracer (no SDK started) the span is a
+ * no-op with no trace to continue, and the active context already says as much: no new context
+ * is allocated on the hot path.
+ */
+function withSpan(span: Span): { span: Span; ctx: Context } {
+  const active = context.active();
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return { span, ctx: active };
+  return { span, ctx: trace.setSpan(active, span) };
 }
 
 /** Ends a side span; a failure marks it as an error, with `switchyard.error.code` when Switchyard raised a problem. */
@@ -159,8 +169,7 @@ export function countCacheOutcome(route: string, status: string): void {
 
 /** The cache lookup (and the fill it may cause) as a child span; the result is read at the end. */
 export function startCacheSpan(route: string): { span: Span; ctx: Context } {
-  const span = tracer.startSpan('switchyard cache', { kind: SpanKind.INTERNAL, attributes: { 'switchyard.route': route } });
-  return { span, ctx: trace.setSpan(context.active(), span) };
+  return withSpan(tracer.startSpan('switchyard cache', { kind: SpanKind.INTERNAL, attributes: { 'switchyard.route': route } }));
 }
 
 export function endCacheSpan(span: Span): void {
