@@ -134,10 +134,12 @@ function latencyByKind(outcomes: readonly Outcome[], timeline: Timeline): Record
   const groups = new Map<string, { before: number[]; during: number[] }>();
   for (const o of outcomes) {
     if (o.status === null) continue;
-    const g = groups.get(o.kind) ?? { before: [], during: [] };
+    // The rollout's two sides apart: a legacy fault must not slow the users it sends to new.
+    const key = o.kind === 'users' ? `users→${o.backend ?? '?'}` : o.kind;
+    const g = groups.get(key) ?? { before: [], during: [] };
     if (o.sentAt < timeline.injectAt) g.before.push(o.doneAt - o.sentAt);
     else if (o.sentAt < timeline.healAt) g.during.push(o.doneAt - o.sentAt);
-    groups.set(o.kind, g);
+    groups.set(key, g);
   }
   return Object.fromEntries([...groups].map(([kind, g]) => [kind, { before: summary(g.before), during: summary(g.during) }]));
 }

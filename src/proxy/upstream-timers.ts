@@ -21,19 +21,30 @@ export function armTimers(request: ClientRequest, settings: TimerSettings): void
     settled = true;
     for (const timer of timers) clearTimeout(timer);
   };
-  const timeout = (phase: 'connect' | 'response', ms: number) => () => request.destroy(new UpstreamTimeoutError(settings.name, phase, ms));
+  // Timers run before the poll phase: after an event-loop stall (GC, a starved CPU) a timer can
+  // fire although the connect, the headers or the bytes it waits for arrived in time and sit
+  // queued behind it (npm run chaos measured it: a healthy local backend answered 504 "did not
+  // accept a connection"). So each timer looks once more after that I/O (setImmediate) before failing.
+  const expire = (phase: 'connect' | 'response', ms: number, stillWaiting: () => boolean) => () =>
+    void setImmediate(() => {
+      if (stillWaiting()) request.destroy(new UpstreamTimeoutError(settings.name, phase, ms));
+    });
   const onSocket = (socket: NonNullable<ClientRequest['socket']>): void => {
     if (socket.connecting !== true) return;
-    const connectTimer = setTimeout(timeout('connect', settings.connectTimeoutMs), settings.connectTimeoutMs);
+    const connectTimer = setTimeout(expire('connect', settings.connectTimeoutMs, () => socket.connecting), settings.connectTimeoutMs);
     timers.push(connectTimer);
     socket.once('connect', () => clearTimeout(connectTimer));
   };
   if (request.socket !== null) onSocket(request.socket);
   else request.once('socket', onSocket);
   request.once('finish', () => {
-    if (!settled) timers.push(setTimeout(timeout('response', settings.responseTimeoutMs), settings.responseTimeoutMs));
+    if (!settled) timers.push(setTimeout(expire('response', settings.responseTimeoutMs, () => !settled), settings.responseTimeoutMs));
   });
-  request.setTimeout(settings.responseTimeoutMs, timeout('response', settings.responseTimeoutMs));
+  // Idle: no bytes either way. Bytes read by the poll phase after the timer fired are activity.
+  request.setTimeout(settings.responseTimeoutMs, () => {
+    const readBefore = request.socket?.bytesRead ?? 0;
+    expire('response', settings.responseTimeoutMs, () => (request.socket?.bytesRead ?? 0) === readBefore)();
+  });
   request.once('response', clear);
   request.once('close', clear);
 }

@@ -152,8 +152,8 @@ export async function startUnleashServer(options: { logLevel?: string } = {}): P
 
   let log = '';
   // A relaunch (restart()) reuses the port, database and tokens: clients reconnect to the same URL.
-  const launch = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, [SERVER_SCRIPT, 'start', JSON.stringify(startOptions)], { cwd: UNLEASH_SERVER_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const launch = async (reuseDatabase: boolean): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, [SERVER_SCRIPT, 'start', JSON.stringify({ ...startOptions, reuseDatabase })], { cwd: UNLEASH_SERVER_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     child.once('exit', () => live.delete(child));
     if (!exitHook) {
@@ -183,7 +183,7 @@ export async function startUnleashServer(options: { logLevel?: string } = {}): P
   };
   let child: ChildProcess;
   try {
-    child = await launch();
+    child = await launch(false);
   } catch (error) {
     await serverScript('dropdb', database).catch(() => {});
     throw error;
@@ -240,7 +240,7 @@ export async function startUnleashServer(options: { logLevel?: string } = {}): P
     kill: () => killWith('SIGKILL'),
     restart: async () => {
       await killWith('SIGKILL');
-      child = await launch();
+      child = await launch(true);
     },
     stop: async () => {
       if (stopped) return;

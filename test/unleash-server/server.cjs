@@ -64,8 +64,9 @@ async function prune(prefix) {
 }
 
 async function start(options) {
-  const { database, port, adminToken, clientTokens, logLevel } = options;
-  await createDb(database);
+  const { database, port, adminToken, clientTokens, logLevel, reuseDatabase } = options;
+  // A restart (chaos runs) keeps the database: flags, strategies and tokens survive, as in production.
+  if (!reuseDatabase) await createDb(database);
   const unleash = require('unleash-server');
   const instance = await unleash.start({
     db: { ...pgConfig(database), ssl: false, schema: 'public', pool: { min: 0, max: 4 } },
