@@ -55,7 +55,7 @@ describe('upstream timers after an event-loop stall', () => {
   it('a backend that really does not answer still times out (504)', async () => {
     const silent = spawn(process.execPath, ['-e', `require('node:net').createServer(() => {}).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n'); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      const silentPort = await new Promise<number>((resolve) => silent.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))));
+      const silentPort = await new Promise<number>((resolve) => silent.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))));
       const outcome = await new Promise<string>((resolve) => {
         const request = http.request({ host: '127.0.0.1', port: silentPort, path: '/', agent: new http.Agent({ keepAlive: false }) });
         armTimers(request, { name: 'backend', connectTimeoutMs: 1_000, responseTimeoutMs: 100 });
