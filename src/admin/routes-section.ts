@@ -46,6 +46,7 @@ export function routesSection(view: RoutesView): AdminSection {
           rollout: { ...r.rollout, stickiness: r.rollout.stickiness.length > 0 ? r.rollout.stickiness : config.settings.stickiness },
           shadowed: r.shadow !== undefined,
           cached: r.cache !== undefined,
+          autopilot: r.canary !== undefined,
           // Own keys only: a route may be named `constructor`.
           decisions: Object.hasOwn(counts, r.name) ? counts[r.name] : { legacy: 0, new: 0 },
           lastSeen: iso(view.stats.lastSeenOf(r.name)),

@@ -119,6 +119,19 @@ routes:
     methods: [GET]
     legacy: { upstream: flask, stripPrefix: /flask }
     cache: {}
+  - name: orders
+    path: /canary/users/:id
+    methods: [GET]
+    legacy: { upstream: flask, stripPrefix: /canary }
+    new: { handler: user }
+    mode: legacy
+    canary:
+      interval: 500ms
+      shadowFirst: { percentage: 100, minCompared: 100000, bake: 1h }
+      steps: [10, 50, 100]
+      bake: 1h
+settings:
+  canary: { tickMs: 100 }
 `),
       });
     } finally {
@@ -234,6 +247,26 @@ routes:
     await page.locator('button[name=kill-switch]').click();
     await confirmWith('fixed');
     await textUntil('.killswitch', (t) => t.includes('Kill switch: off'));
+  });
+
+  it('starts an autopilot run from the route page, then pauses and resumes it, each with a reason that lands in its timeline', async () => {
+    await page.goto(`${sy.url}/_switchyard/ui/#/route/orders`);
+    await page.locator('button[name=canary-start]').click();
+    await confirmWith('start the orders migration');
+    await textUntil('[data-testid=autopilot]', (t) => t.includes('running at the shadow stage'));
+    await page.goto(`${sy.url}/_switchyard/ui/#/autopilot`);
+    const run = page.locator('[data-run=orders]');
+    await textUntil('[data-run=orders] [data-testid=run-status]', (t) => t === 'running');
+    await run.locator('button[name=canary-pause]').click();
+    await confirmWith('hold for the release freeze');
+    await textUntil('[data-run=orders] [data-testid=run-status]', (t) => t === 'paused');
+    await run.locator('button[name=canary-resume]').click();
+    await confirmWith('freeze is over');
+    await textUntil('[data-run=orders] [data-testid=run-status]', (t) => t === 'running');
+    const events = await textUntil('[data-run=orders] ol.events', (t) => t.includes('freeze is over'));
+    assert.match(events, /e2e \(dashboard\) · pause: running shadow → paused shadow \(“hold for the release freeze”\)/);
+    assert.match(events, /e2e \(dashboard\) · resume: paused shadow → running shadow \(“freeze is over”\)/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'autopilot.png'), fullPage: true });
   });
 
   it('renders a response sample holding <script> as text: nothing runs', async () => {

@@ -25,7 +25,7 @@ export function AutopilotPage(props: PageProps) {
   return (
     <section>
       <h2>Autopilot</h2>
-      <p class="meta">{runs.data.scope === 'all-instances' ? 'One leader drives every run for the fleet.' : 'Runs in this process only.'}</p>
+      <p class="meta">{runs.data.scope === 'fleet' ? 'Runs shared by every instance; one leader drives them.' : 'Runs in this process only.'}</p>
       {runs.data.runs.length === 0 ? <p class="meta">No autopilot run. Start one from a route with an autopilot policy.</p> : null}
       {runs.data.runs.map((run) => (
         <Run key={run.route} run={run} {...props} />

@@ -4,7 +4,7 @@ import { api, enc } from './api';
 import { Chart } from './chart';
 import { useApi } from './hooks';
 import { ago, ms, pct, ruleInWords, sourceLabel } from './format';
-import type { FlagRoute, OutcomesAnswer, RoutesAnswer, SideOutcomes, TimelineAnswer } from './types';
+import type { CanaryRun, FlagRoute, OutcomesAnswer, RoutesAnswer, SideOutcomes, TimelineAnswer } from './types';
 
 const WINDOWS = ['1m', '5m', '15m'] as const;
 const LEGACY = '#8a5a00';
@@ -22,6 +22,7 @@ export function RoutePage(props: PageProps & { route: string }) {
   const outcomes = useApi<OutcomesAnswer>(`/_switchyard/routes/${name}/outcomes?window=${window}`, props.tick);
   const timeline = useApi<TimelineAnswer>(`/_switchyard/routes/${name}/timeline?window=${window}`, props.tick);
   const cache = useApi<CacheAnswer>('/_switchyard/cache', props.tick);
+  const run = useApi<CanaryRun>(`/_switchyard/canary/${name}`, props.tick);
   const row = routes.data?.routes.find((r) => r.name === props.route);
   if (routes.data !== null && row === undefined) return <p class="error">No route named {props.route}.</p>;
   if (row === undefined || flag.data === null) return <p class="loading">{flag.error ?? 'Loading…'}</p>;
@@ -63,6 +64,23 @@ export function RoutePage(props: PageProps & { route: string }) {
       </p>
       {admin && canSwitch ? <Controls route={props.route} mode={f.mode} percentage={f.percentage} change={change} overridden={f.source === 'override'} /> : null}
       {row.pinned ? <p class="meta">Pinned in its flags/ file: always legacy.</p> : null}
+      {row.autopilot ? (
+        <div class="card" data-testid="autopilot">
+          <strong>Autopilot:</strong>{' '}
+          {run.data ? (
+            <span>
+              {run.data.status} at {run.data.stage.kind === 'shadow' ? 'the shadow stage' : `${run.data.stage.percentage}%`} · <a href="#/autopilot">run details ›</a>
+            </span>
+          ) : (
+            <span class="meta">no run </span>
+          )}
+          {admin && (run.data === null || ['done', 'rolled_back', 'aborted'].includes(run.data.status)) && run.status !== null ? (
+            <button type="button" name="canary-start" onClick={() => void change(`Start the autopilot on ${props.route}`, (reason) => api.post(`/_switchyard/canary/${name}/start`, { reason }))}>
+              Start autopilot
+            </button>
+          ) : null}
+        </div>
+      ) : null}
       <div class="window">
         Window:{' '}
         {WINDOWS.map((w) => (

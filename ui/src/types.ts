@@ -17,6 +17,7 @@ export interface RouteRow {
   rollout: { percentage: number; groupId: string; stickiness: ({ header: string } | { cookie: string })[] };
   shadowed: boolean;
   cached: boolean;
+  autopilot: boolean;
 }
 export interface RoutesAnswer {
   flagVersion: string;
