@@ -269,6 +269,18 @@ settings:
     await page.screenshot({ path: path.join(SCREENSHOTS, 'autopilot.png'), fullPage: true });
   });
 
+  it("shows a cached route's hit ratio and purges its cache after a confirmation", async () => {
+    await traffic(['/flask/report'], 2);
+    await page.goto(`${sy.url}/_switchyard/ui/#/route/report`);
+    assert.match(await textUntil('[data-testid=cache]', (t) => t.includes('hit ratio 50.0%')), /hit 1/);
+    await page.locator('button', { hasText: 'Purge this route’s cache' }).click();
+    const dialog = page.locator('[role=dialog]');
+    await dialog.locator('button[name=confirm]').click();
+    await dialog.waitFor({ state: 'detached' });
+    await textUntil('[role=status]', (t) => t.includes('done'));
+    assert.equal((await fetch(`${sy.url}/flask/report`)).headers.get('x-switchyard-cache'), 'MISS', 'purged: the next request goes to legacy');
+  });
+
   it('renders a response sample holding <script> as text: nothing runs', async () => {
     const dialogs: string[] = [];
     page.on('dialog', (d) => {
