@@ -55,6 +55,8 @@ import { ProcessMetrics } from './metrics/process-metrics.js';
 import { switchyardMetrics } from './metrics/switchyard-metrics.js';
 import { Readiness } from './server/readiness.js';
 import { createFlagEngine, type FlagSourcesOptions } from './flags/create-flags.js';
+import { readInfrastructureEnv, type InfrastructureEnv } from './config/infrastructure-env.js';
+import { describePlacement, placeRedis, type RedisFeature } from './config/redis-placement.js';
 import type { FlagEngine } from './flags/flag-engine.js';
 
 export interface SwitchyardOptions {
@@ -81,16 +83,23 @@ export interface SwitchyardOptions {
   readonly logger?: Logger;
   /** Source of random stickiness values for requests without one (injectable for tests). */
   readonly randomId?: () => string;
-  /** Shadow results: Redis when `REDIS_URL` is set, else memory; clock and randomness injectable. */
-  readonly shadow?: { readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number; readonly loopUtilization?: () => number };
-  /** Response cache for routes with a `cache` block: Redis when `REDIS_URL` is set, else memory. */
+  /**
+   * The Redis every instance shares (cache, shadow results, outcomes, runtime flag changes): a
+   * REDIS_URL-syntax URL (one server, `redis+sentinel://…` or `redis+cluster://…`); null: none.
+   * Default REDIS_URL — but only when no option here names Redis at all: once `redis` or any
+   * feature's `redisUrl` is given, the options alone decide (README "Shared state").
+   */
+  readonly redis?: string | null;
+  /** Shadow results: in `redis` (or `redisUrl`, null: memory) unless `store` is given; clock and randomness injectable. */
+  readonly shadow?: { readonly redisUrl?: string | null; readonly store?: ShadowResultStore; readonly now?: () => number; readonly random?: () => number; readonly loopUtilization?: () => number };
+  /** Response cache for routes with a `cache` block: in `redis` (or `redisUrl`, null: memory). */
   readonly cache?: ResponseCacheOptions;
   /**
-   * Outcome recording: Redis (REDIS_URL) for a fleet view, else this process; `store: null` forces
-   * this process only. Clock, randomness and the instance id are injectable.
+   * Outcome recording: in `redis` (or `redisUrl`) for a fleet view, else this process; `store: null`
+   * forces this process only. Clock, randomness and the instance id are injectable.
    */
-  readonly outcomes?: { readonly store?: OutcomeStore | null; readonly now?: () => number; readonly random?: () => number; readonly instance?: string; readonly publishEveryMs?: number; readonly windows?: Partial<WindowSettings> };
-  /** The migration autopilot: runs and the leader lease in Redis (REDIS_URL), else this process; parts injectable. */
+  readonly outcomes?: { readonly redisUrl?: string | null; readonly store?: OutcomeStore | null; readonly now?: () => number; readonly random?: () => number; readonly instance?: string; readonly publishEveryMs?: number; readonly windows?: Partial<WindowSettings> };
+  /** The migration autopilot: runs and the leader lease where the runtime flags are (`redis` / `runtimeFlags.redisUrl`), else this process; parts injectable. */
   readonly canary?: CanaryOptions;
   /** More request observers (after stats, telemetry, the shadow mirror and outcomes): see pipeline/routed-request.ts. */
   readonly observers?: readonly RequestObserver[];
@@ -98,7 +107,7 @@ export interface SwitchyardOptions {
   readonly unleash?: FlagSourcesOptions['unleash'];
   /** Any flag provider instead of Unleash (e.g. InMemoryFlagProvider from src/flags/flag-provider.ts). */
   readonly flagProvider?: FlagSourcesOptions['flagProvider'];
-  /** Runtime changes from the admin API: Redis when `REDIS_URL` is set (every instance, kept), else this process only. */
+  /** Runtime changes from the admin API: in `redis` (every instance, kept), else this process only. */
   readonly runtimeFlags?: FlagSourcesOptions['runtimeFlags'];
   /** Prometheus text at /_switchyard/metrics (off by default); `token`: the bearer token a scraper must send. */
   readonly metrics?: { readonly prometheus?: boolean; readonly token?: string | null };
@@ -106,6 +115,8 @@ export interface SwitchyardOptions {
   readonly readiness?: Readiness;
   /** The brute-force brake on the admin, metrics and override tokens (defaults: AUTH_FAILURE_DEFAULTS); clock injectable. */
   readonly authFailures?: Partial<AuthFailureLimits> & { readonly now?: () => number };
+  /** REDIS_URL, UNLEASH_*, … as read once at start-up (the CLI passes its own); default: read from process.env here. */
+  readonly environment?: InfrastructureEnv;
 }
 
 export type ReloadOutcome = { readonly ok: true; readonly version: string; readonly changed: boolean } | { readonly ok: false; readonly error: ConfigError };
@@ -178,8 +189,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   const initial = compile(await readFiles());
   if (initial instanceof ConfigError) throw initial;
-  const flagEngine = await createFlagEngine(options, process.env, logger);
-  const responseCache = createResponseCache(options.cache ?? {}, process.env, initial.config.settings.cache, logger, () => purgeContextOf(snapshot));
+  const infrastructure = options.environment ?? readInfrastructureEnv(process.env);
+  const placed = placeRedis(options, infrastructure.redis);
+  // `outcomes: { store: null }` keeps outcomes in this process whatever the placement says.
+  const placement = options.outcomes?.store === null ? { ...placed, targets: { ...placed.targets, outcomes: null } } : placed;
+  const redisAt = placement.targets;
+  logger.info(describePlacement(placement, ownStores(options)));
+  const flagEngine = await createFlagEngine(options, infrastructure, redisAt.runtimeFlags, logger);
+  const responseCache = createResponseCache(options.cache ?? {}, redisAt.cache, initial.config.settings.cache, logger, () => purgeContextOf(snapshot));
   registry.commit(new Map(initial.proxies));
   let snapshot: RuntimeSnapshot = initial;
   const stats = new RoutingStats();
@@ -187,12 +204,11 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const stopCountingCache = responseCache.layer.stats.onCount(countCacheOutcome);
 
   const shadowSettings = initial.config.settings.shadow;
-  const redisUrl = process.env['REDIS_URL'];
   // Counted on the way in: Prometheus needs this process's own counts, the store may hold every instance's.
   const shadowCounts = new ShadowCounts();
   const shadowStore = shadowCounts.wrap(
     options.shadow?.store ??
-    (redisUrl ? new RedisShadowStore({ url: redisUrl, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples)),
+    (redisAt.shadow !== null ? new RedisShadowStore({ url: redisAt.shadow, namespace: shadowSettings.namespace, maxSamples: shadowSettings.maxSamples, commandTimeoutMs: 500 }) : new MemoryShadowStore(shadowSettings.maxSamples)),
   );
   // Outcomes per route and side: the data a canary controller and a dashboard read.
   const instance = options.outcomes?.instance ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -200,14 +216,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     now: options.outcomes?.now ?? Date.now,
     random: options.outcomes?.random ?? Math.random,
     logger,
-    store: options.outcomes?.store !== undefined ? options.outcomes.store : redisUrl ? new RedisOutcomeStore({ url: redisUrl, namespace: shadowSettings.namespace, commandTimeoutMs: 500 }) : null,
+    store: options.outcomes?.store !== undefined ? options.outcomes.store : redisAt.outcomes !== null ? new RedisOutcomeStore({ url: redisAt.outcomes, namespace: shadowSettings.namespace, commandTimeoutMs: 500 }) : null,
     instance,
     ...(options.outcomes?.publishEveryMs === undefined ? {} : { publishEveryMs: options.outcomes.publishEveryMs }),
     ...(options.outcomes?.windows === undefined ? {} : { windows: options.outcomes.windows }),
   });
   outcomes.start();
   const ignoreRules = new RuntimeIgnoreRules(
-    options.shadowRules?.store ?? (redisUrl ? new RedisIgnoreRuleStore({ url: redisUrl, namespace: shadowSettings.namespace, logger }) : new MemoryIgnoreRuleStore()),
+    options.shadowRules?.store ?? (redisAt.shadow !== null ? new RedisIgnoreRuleStore({ url: redisAt.shadow, namespace: shadowSettings.namespace, logger }) : new MemoryIgnoreRuleStore()),
   );
   const newSideServer = new NewSideServer();
   const shadowTargets = new ShadowTargets(newSideServer, handlers);
@@ -285,7 +301,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
         }, logger)
       : () => {};
 
-  const canary = createCanary(options.canary ?? {}, { config: () => snapshot.config, flags: flagEngine, outcomes, shadow: shadowStore, logger, redisUrl, instance, randomId: options.randomId ?? randomUUID });
+  const canary = createCanary(options.canary ?? {}, { config: () => snapshot.config, flags: flagEngine, outcomes, shadow: shadowStore, logger, redis: redisAt.runtimeFlags, instance, randomId: options.randomId ?? randomUUID });
   const adminToken = options.adminToken ? Buffer.from(options.adminToken) : null;
   const viewerToken = options.viewerToken ? Buffer.from(options.viewerToken) : null;
   const uiNow = options.ui?.now ?? Date.now;
@@ -416,4 +432,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       registry.closeAll();
     },
   };
+}
+
+/** Features whose store the options hand over whole: REDIS_URL and `redis` do not apply to them. */
+function ownStores(options: SwitchyardOptions): Set<RedisFeature> {
+  const own = new Set<RedisFeature>();
+  if (options.cache?.store !== undefined) own.add('cache');
+  if (options.shadow?.store !== undefined) own.add('shadow');
+  if (options.outcomes?.store !== undefined && options.outcomes.store !== null) own.add('outcomes');
+  if (options.runtimeFlags?.store !== undefined) own.add('runtimeFlags');
+  return own;
 }

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { answerProbe } from './admin/health-probes.js';
 import { createSwitchyard } from './app.js';
 import type { ServiceOptions } from './config/env-options.js';
+import type { InfrastructureEnv } from './config/infrastructure-env.js';
 import { sendProblem } from './errors/problem.js';
 import { SwitchyardError } from './errors/switchyard-error.js';
 import { createConsoleLogger } from './logging/logger.js';
@@ -18,7 +19,7 @@ const SHUTDOWN_DEADLINE_MS = SHUTDOWN_BUDGET_MS + 2_000;
  * The port is bound first, so probes answer from the start (readyz 503 while flags and Unleash
  * load); readyz turns 503 again on SIGTERM so load balancers stop sending before the drain.
  */
-export async function runService(options: ServiceOptions, telemetry: TelemetryHandle | null): Promise<void> {
+export async function runService(options: ServiceOptions, telemetry: TelemetryHandle | null, infrastructure: InfrastructureEnv): Promise<void> {
   const logger = createConsoleLogger(options.logLevel, options.logFormat);
   const handlers = options.handlersModule ? await loadHandlersModule(options.handlersModule) : {};
   const readiness = new Readiness();
@@ -47,6 +48,7 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
     logger,
     readiness,
     metrics: { prometheus: options.prometheusMetrics, token: options.metricsToken },
+    environment: infrastructure,
   });
   for (const line of switchyard.mounts()) logger.info(line);
   if (options.useLegacy) logger.warn('USE_LEGACY is set: every route goes to legacy');

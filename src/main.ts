@@ -10,6 +10,7 @@ import type { CommandOutput } from './cli/command-output.js';
 import { helpText } from './cli/help-text.js';
 import { startupFailure } from './cli/startup-failure.js';
 import { readServiceOptions } from './config/env-options.js';
+import { readInfrastructureEnv } from './config/infrastructure-env.js';
 import { packageVersion } from './config/package-version.js';
 import { startTelemetry } from './telemetry/otel-sdk.js';
 
@@ -27,9 +28,11 @@ async function main(): Promise<void> {
     return report(await run(parsed.options, process.env));
   }
   const options = readServiceOptions(process.env, parsed.argv);
-  const telemetry = startTelemetry();
+  // REDIS_URL, UNLEASH_*, OTEL_*: read and validated once, before anything starts (exit 1 on a bad value).
+  const infrastructure = readInfrastructureEnv(process.env);
+  const telemetry = startTelemetry({ telemetry: infrastructure.telemetry });
   const { runService } = await import('./cli.js');
-  await runService(options, telemetry);
+  await runService(options, telemetry, infrastructure);
 }
 
 function report(output: CommandOutput): void {

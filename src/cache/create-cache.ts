@@ -1,6 +1,6 @@
 import type { CacheSettings, FlagsConfig } from '../config/types.js';
 import type { RouteTable } from '../routing/route-table.js';
-import { ConfigError, type ConfigIssue } from '../errors/switchyard-error.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import type { Logger } from '../logging/logger.js';
 import { cacheSection } from './cache-admin.js';
 import type { AdminSection } from '../admin/admin-api.js';
@@ -16,7 +16,7 @@ import { RedisStore } from './redis-store.js';
 
 /** `createSwitchyard({ cache })`: where entries live, and the clock they are judged by. */
 export interface ResponseCacheOptions {
-  /** Redis for a cache shared by every instance; default `REDIS_URL`; null forces the in-memory store. */
+  /** Redis for a cache shared by every instance; default the top-level `redis` (README "Shared state"); null forces the in-memory store. */
   readonly redisUrl?: string | null;
   /** Your own store (e.g. in tests); wins over `redisUrl`. */
   readonly store?: CacheStore;
@@ -39,19 +39,12 @@ export interface ResponseCache {
 }
 
 /**
- * Builds the cache from options and the environment: Redis when `REDIS_URL` (or `redisUrl`) is
- * set, else the embedded memory store bounded by `settings.cache.memoryMaxBytes`. Throws a
- * ConfigError naming the variable for a malformed URL.
+ * Builds the cache: in `redis` (already placed and validated: config/redis-placement.ts) when
+ * given, else the embedded memory store bounded by `settings.cache.memoryMaxBytes`.
  */
-export function createResponseCache(options: ResponseCacheOptions, env: NodeJS.ProcessEnv, settings: CacheSettings, logger: Logger, context: () => PurgeContext): ResponseCache {
-  const issues: ConfigIssue[] = [];
+export function createResponseCache(options: ResponseCacheOptions, redis: RedisTarget | null, settings: CacheSettings, logger: Logger, context: () => PurgeContext): ResponseCache {
   const clock = options.clock ?? Date.now;
-  const redisUrl = options.redisUrl !== undefined ? options.redisUrl : nonEmpty(env['REDIS_URL']);
-  const redisField = options.redisUrl !== undefined ? 'cache.redisUrl' : 'REDIS_URL';
-  if (redisUrl !== null && !/^rediss?:\/\/[^\s]*$/.test(redisUrl)) issues.push({ file: options.redisUrl !== undefined ? '<options>' : '<env>', field: redisField, reason: 'must be a redis:// or rediss:// URL' });
-  if (issues.length > 0) throw new ConfigError(issues);
-
-  const inner = options.store ?? (redisUrl !== null ? new RedisStore({ url: redisUrl, commandTimeoutMs: settings.operationTimeoutMs, logger }) : new MemoryStore(settings.memoryMaxBytes, clock));
+  const inner = options.store ?? (redis !== null ? new RedisStore({ url: redis, commandTimeoutMs: settings.operationTimeoutMs, logger }) : new MemoryStore(settings.memoryMaxBytes, clock));
   const store = new GuardedStore(inner, { timeoutMs: settings.operationTimeoutMs, logger });
   const layer = new HttpCache({ store, clock, logger });
   const stats = (): CacheStatsSnapshot => ({ routes: layer.stats.snapshot(), store: store.stats() });
@@ -62,10 +55,6 @@ export function createResponseCache(options: ResponseCacheOptions, env: NodeJS.P
   };
   const admin = cacheSection({ context, purge: (scope) => layer.purge(scope.prefix, scope.filter), stats });
   return { layer, admin, stats, purge, close: () => layer.close() };
-}
-
-function nonEmpty(value: string | undefined): string | null {
-  return value === undefined || value === '' ? null : value;
 }
 
 /** What the purge API needs from the configuration in force. */

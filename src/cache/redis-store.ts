@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
+import { connectRedis, isReady, scanKeys, unlinkKeys, type RedisConnection } from '../redis/redis-connection.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import type { CacheStore } from './cache-store.js';
 
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
+  readonly url: string | RedisTarget;
   /** Per-command timeout: a slow Redis fails the command instead of holding the request. */
   readonly commandTimeoutMs: number;
   readonly logger: Logger;
@@ -19,27 +21,27 @@ const DELETE_BATCH = 500;
  * command while disconnected fails at once instead of piling up), no per-command retries, a
  * command timeout, and reconnection forever with a capped back-off, so the cache comes back
  * when Redis does. Values are binary strings with a PX expiry; locks are SET NX PX with a
- * random token, released by a compare-and-delete script.
+ * random token, released by a compare-and-delete script. Every command and script touches one
+ * key, so the layout is cluster-safe as it is; a purge scans every primary of a Cluster.
+ * During a Sentinel failover commands fail until the new primary is reached: those requests
+ * BYPASS the cache (GuardedStore), none fails.
  */
 export class RedisStore implements CacheStore {
   readonly kind = 'redis';
   readonly shared = true;
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   private lastErrorLog = 0;
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.redis = new Redis(options.url, {
-      enableOfflineQueue: false,
+    this.redis = connectRedis(options.url, {
+      offlineQueue: false,
       // Commands issued in the same tick (concurrent hits) go out in one write and come back in
       // one read: a syscall pair per batch instead of per request.
-      enableAutoPipelining: true,
+      autoPipelining: true,
       maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: Math.max(500, options.commandTimeoutMs * 5),
-      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
-      // Never wait for a reply that a dead connection will not bring.
-      enableReadyCheck: true,
+      commandTimeoutMs: options.commandTimeoutMs,
+      connectTimeoutMs: Math.max(500, options.commandTimeoutMs * 5),
+      reconnectDelayMs: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
     });
     this.redis.on('error', (error: Error) => {
       const now = Date.now();
@@ -64,24 +66,10 @@ export class RedisStore implements CacheStore {
 
   async deleteMatching(prefix: string, filter?: (key: string) => boolean): Promise<number> {
     let deleted = 0;
-    let batch: string[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const keys = batch;
-      batch = [];
-      deleted += await this.redis.unlink(...keys);
-    };
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      for (const key of keys) {
-        if (filter !== undefined && !filter(key)) continue;
-        batch.push(key);
-        if (batch.length >= DELETE_BATCH) await flush();
-      }
-    } while (cursor !== '0');
-    await flush();
+    await scanKeys(this.redis, `${escapeGlob(prefix)}*`, SCAN_COUNT, async (keys) => {
+      const chosen = filter === undefined ? keys : keys.filter(filter);
+      for (let i = 0; i < chosen.length; i += DELETE_BATCH) deleted += await unlinkKeys(this.redis, chosen.slice(i, i + DELETE_BATCH));
+    });
     return deleted;
   }
 
@@ -96,7 +84,7 @@ export class RedisStore implements CacheStore {
   }
 
   isAvailable(): boolean {
-    return this.redis.status === 'ready';
+    return isReady(this.redis);
   }
 
   close(): Promise<void> {

@@ -9,6 +9,7 @@ import { MemoryCanaryStore, type CanaryRunStore } from './canary-store.js';
 import { WebhookNotifier, type CanaryNotifier } from './canary-webhook.js';
 import { MemoryLease, type LeaderLease } from './leader-lease.js';
 import { RedisCanaryStore, RedisLease } from './redis-canary-store.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 
 /** `createSwitchyard({ canary })`: every part injectable for tests; by default Redis with REDIS_URL, else this process. */
 export interface CanaryOptions {
@@ -29,7 +30,8 @@ export interface CanaryParts {
   readonly outcomes: OutcomeRecorder;
   readonly shadow: ShadowResultStore;
   readonly logger: Logger;
-  readonly redisUrl: string | undefined;
+  /** Where runs and the leader lease are shared: with the runtime flags the autopilot writes (null: this process). */
+  readonly redis: RedisTarget | null;
   readonly instance: string;
   readonly randomId: () => string;
 }
@@ -37,7 +39,7 @@ export interface CanaryParts {
 /** Builds the controller (not started: `start()` once the flags are loaded) and its telemetry gauge. */
 export function createCanary(options: CanaryOptions, parts: CanaryParts): { controller: CanaryController; start: () => void; close: () => Promise<void> } {
   const settings = parts.config().settings;
-  const redis = parts.redisUrl === undefined || parts.redisUrl === '' ? null : { url: parts.redisUrl, namespace: settings.shadow.namespace, commandTimeoutMs: 1000 };
+  const redis = parts.redis === null ? null : { url: parts.redis, namespace: settings.shadow.namespace, commandTimeoutMs: 1000 };
   const instance = options.instance ?? parts.instance;
   const webhook = settings.canary.webhook;
   const controller = new CanaryController({

@@ -1,11 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/redis-connection.js';
 import { createFailFastRedis } from '../redis/redis-fail-fast.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import type { CanaryRun } from './canary-run.js';
 import { CanaryStoreUnavailableError, type CanaryRunStore } from './canary-store.js';
 import type { LeaderLease } from './leader-lease.js';
 
 /** A fail-fast connection that waits (bounded) for its first connect, so the first commands do not fail. */
-function connect(options: RedisCanaryOptions): { redis: Redis; ready: Promise<void> } {
+function connect(options: RedisCanaryOptions): { redis: RedisConnection; ready: Promise<void> } {
   const redis = createFailFastRedis(options.url, options.commandTimeoutMs);
   const ready = new Promise<void>((resolve) => {
     redis.once('ready', () => resolve());
@@ -15,7 +16,8 @@ function connect(options: RedisCanaryOptions): { redis: Redis; ready: Promise<vo
 }
 
 export interface RedisCanaryOptions {
-  readonly url: string;
+  /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
+  readonly url: string | RedisTarget;
   readonly namespace: string;
   readonly commandTimeoutMs: number;
 }
@@ -32,7 +34,7 @@ return 1`;
 export class RedisCanaryStore implements CanaryRunStore {
   readonly kind = 'redis';
   readonly shared = true;
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   private readonly ready: Promise<void>;
   private readonly key: string;
 
@@ -97,7 +99,7 @@ return 0`;
 /** The leader lease in Redis (`{ns}:canary:leader`, SET NX PX, renewed by its holder). */
 export class RedisLease implements LeaderLease {
   readonly kind = 'redis';
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   private readonly ready: Promise<void>;
   private readonly key: string;
 

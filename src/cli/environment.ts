@@ -31,7 +31,7 @@ export const ENVIRONMENT: readonly { readonly group: string; readonly variables:
   {
     group: 'Shared state',
     variables: [
-      { name: 'REDIS_URL', meaning: 'redis:// or rediss:// store every instance shares: response cache, shadow results, runtime flag changes', default: 'unset: in-process memory' },
+      { name: 'REDIS_URL', meaning: 'Redis every instance shares (response cache, shadow results, outcomes, runtime flag changes): redis://host:port[/db], redis+sentinel://host:port,host:port/primary-name[/db] or redis+cluster://host:port,host:port (rediss… for TLS)', default: 'unset: in-process memory' },
       { name: 'SWITCHYARD_FLAGS_NAMESPACE', meaning: 'Redis key and channel prefix of runtime flag changes', default: 'switchyard' },
       { name: 'SWITCHYARD_BACKUP_DIR', meaning: 'last known flags: the Unleash backup file and the runtime overrides', default: 'the OS temp dir' },
     ],
@@ -57,6 +57,7 @@ export const ENVIRONMENT: readonly { readonly group: string; readonly variables:
       { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', meaning: 'OTLP collector, e.g. http://otel-collector:4318', default: 'unset' },
       { name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', meaning: 'OTLP endpoint for traces only', default: 'unset' },
       { name: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', meaning: 'OTLP endpoint for metrics only', default: 'unset' },
+      { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', meaning: 'grpc, http/protobuf or http/json', default: 'http/protobuf' },
       { name: 'OTEL_TRACES_EXPORTER', meaning: 'otlp, console or none', default: 'unset' },
       { name: 'OTEL_METRICS_EXPORTER', meaning: 'otlp, console or none', default: 'unset' },
       { name: 'OTEL_SERVICE_NAME', meaning: 'service name on spans and metrics', default: 'switchyard' },
@@ -67,4 +68,4 @@ export const ENVIRONMENT: readonly { readonly group: string; readonly variables:
 ];
 
 /** The SDK reads the rest of the standard OTEL_* variables itself; named in the help, not listed one by one. */
-export const OTEL_STANDARD_NOTE = 'and the SDK’s other standard OTEL_* variables (OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES, …)';
+export const OTEL_STANDARD_NOTE = 'and the SDK’s other standard OTEL_* variables (OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES, …)';

@@ -1,13 +1,15 @@
 import { join } from 'node:path';
-import { ConfigError, type ConfigIssue } from '../errors/switchyard-error.js';
+import type { InfrastructureEnv } from '../config/infrastructure-env.js';
+import { ConfigError } from '../errors/switchyard-error.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import type { Logger } from '../logging/logger.js';
 import { FlagEngine } from './flag-engine.js';
 import type { FlagProvider } from './flag-provider.js';
 import { MemoryRuntimeStore, type RuntimeFlagStore } from './runtime-store.js';
-import { UNLEASH_DEFAULTS, defaultBackupDir, readUnleashEnv, type UnleashOptions } from './unleash-options.js';
+import { UNLEASH_DEFAULTS, defaultBackupDir, type UnleashOptions } from './unleash-options.js';
 
 export interface RuntimeFlagsOptions {
-  /** Redis shared by every instance; default `REDIS_URL`; null: this process only. */
+  /** Redis shared by every instance; default the top-level `redis` (README "Shared state"); null: this process only. */
   readonly redisUrl?: string | null;
   /** Key/channel prefix: `${namespace}:flags:…` (default SWITCHYARD_FLAGS_NAMESPACE, else `switchyard`). */
   readonly namespace?: string;
@@ -29,46 +31,32 @@ export interface FlagSourcesOptions {
   readonly useLegacy?: boolean;
 }
 
-const nonEmpty = (v: string | undefined): string | null => (v === undefined || v.trim() === '' ? null : v.trim());
-
 /**
- * Builds the flag layers from options and the environment. The Unleash client and ioredis are
- * only loaded when configured: with neither, Switchyard runs from flags/ alone.
+ * Builds the flag layers from options and the environment read at start-up (`infrastructure`);
+ * `redis` is where runtime changes are shared (already placed: config/redis-placement.ts). The
+ * Unleash client and ioredis are only loaded when configured: with neither, Switchyard runs
+ * from flags/ alone.
  */
-export async function createFlagEngine(options: FlagSourcesOptions, env: NodeJS.ProcessEnv, logger: Logger): Promise<FlagEngine> {
-  const issues: ConfigIssue[] = [];
-  let unleash: UnleashOptions | null = null;
-  if (options.flagProvider === undefined || options.flagProvider === null) {
-    if (options.unleash !== undefined) unleash = options.unleash;
-    else {
-      const fromEnv = readUnleashEnv(env);
-      issues.push(...fromEnv.issues);
-      unleash = fromEnv.options;
-    }
-  }
+export async function createFlagEngine(options: FlagSourcesOptions, infrastructure: InfrastructureEnv, redis: RedisTarget | null, logger: Logger): Promise<FlagEngine> {
+  const unleash: UnleashOptions | null = options.flagProvider !== undefined && options.flagProvider !== null ? null : options.unleash !== undefined ? options.unleash : infrastructure.unleash;
   const runtime = options.runtimeFlags ?? {};
-  const redisUrl = runtime.redisUrl !== undefined ? runtime.redisUrl : nonEmpty(env['REDIS_URL']);
-  if (runtime.store === undefined && redisUrl !== null && !/^rediss?:\/\/[^\s]*$/.test(redisUrl)) {
-    issues.push({ file: runtime.redisUrl !== undefined ? '<options>' : '<env>', field: runtime.redisUrl !== undefined ? 'runtimeFlags.redisUrl' : 'REDIS_URL', reason: 'must be a redis:// or rediss:// URL' });
-  }
-  const namespace = runtime.namespace ?? nonEmpty(env['SWITCHYARD_FLAGS_NAMESPACE']) ?? 'switchyard';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(namespace)) issues.push({ file: '<env>', field: 'SWITCHYARD_FLAGS_NAMESPACE', reason: 'letters, digits, dot, dash, underscore (at most 64)' });
-  if (issues.length > 0) throw new ConfigError(issues);
+  const namespace = runtime.namespace ?? infrastructure.flagsNamespace;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(namespace)) throw new ConfigError([{ file: '<options>', field: 'runtimeFlags.namespace', reason: 'letters, digits, dot, dash, underscore (at most 64)' }]);
 
   let provider: FlagProvider | null = options.flagProvider ?? null;
   if (provider === null && unleash !== null) {
     const { UnleashFlagProvider } = await import('./unleash-provider.js');
-    const backupDir = unleash.backupDir ?? nonEmpty(env['SWITCHYARD_BACKUP_DIR']) ?? defaultBackupDir();
+    const backupDir = unleash.backupDir ?? infrastructure.backupDir ?? defaultBackupDir();
     provider = new UnleashFlagProvider({ ...unleash, backupDir }, logger);
     logger.info(`unleash: flags from ${unleash.url} (app ${unleash.appName ?? UNLEASH_DEFAULTS.appName}, environment ${unleash.environment ?? UNLEASH_DEFAULTS.environment}, backup in ${backupDir})`);
   }
 
   let store: RuntimeFlagStore;
   if (runtime.store !== undefined) store = runtime.store;
-  else if (redisUrl !== null) {
+  else if (redis !== null) {
     const { RedisRuntimeStore } = await import('./redis-runtime-store.js');
-    const backupDir = runtime.backupDir !== undefined ? runtime.backupDir : (nonEmpty(env['SWITCHYARD_BACKUP_DIR']) ?? defaultBackupDir());
-    store = new RedisRuntimeStore({ url: redisUrl, namespace, logger, backupFile: backupDir === null ? null : join(backupDir, `switchyard-runtime-flags-${namespace}.json`) });
+    const backupDir = runtime.backupDir !== undefined ? runtime.backupDir : (infrastructure.backupDir ?? defaultBackupDir());
+    store = new RedisRuntimeStore({ url: redis, namespace, logger, backupFile: backupDir === null ? null : join(backupDir, `switchyard-runtime-flags-${namespace}.json`) });
   } else store = new MemoryRuntimeStore();
 
   return new FlagEngine({

@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
+import { closeConnection, connectRedis, isReady, redisTargetOf, type RedisConnection, type ConnectionTuning } from '../redis/redis-connection.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import {
   AUDIT_MAX_ENTRIES,
   EMPTY_RUNTIME_STATE,
@@ -18,8 +19,12 @@ import {
 } from './runtime-store.js';
 
 export interface RedisRuntimeStoreOptions {
-  readonly url: string;
-  /** Keys `${namespace}:flags:state` (hash) and `${namespace}:flags:audit` (list), channel `${namespace}:flags:changes`. */
+  /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
+  readonly url: string | RedisTarget;
+  /**
+   * Keys `{<namespace>:flags}:state` (hash) and `{<namespace>:flags}:audit` (list): one hash tag,
+   * so the change script may touch both on a Cluster; channel `<namespace>:flags:changes`.
+   */
   readonly namespace: string;
   readonly logger: Logger;
   /** Per-command timeout. */
@@ -68,6 +73,18 @@ return text
 `;
 
 /**
+ * Before the hash tag, the keys were `<namespace>:flags:state|audit`; they are copied to the new
+ * keys once, only while the new state does not exist (the first instance of the new version to
+ * start wins; the others find it there). KEYS: new state; ARGV: the old hash's fields and values.
+ * Returns 1 when it copied.
+ */
+const COPY_IF_ABSENT_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 or #ARGV == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
+/**
  * Runtime changes shared by every instance through Redis (REDIS_URL): a hash with the state, a
  * capped audit list, and a pub/sub channel carrying each new version, on which every instance
  * re-reads the hash — so a change applies everywhere within milliseconds, and survives restarts.
@@ -76,8 +93,8 @@ return text
 export class RedisRuntimeStore implements RuntimeFlagStore {
   readonly kind = 'redis';
   readonly shared = true;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisConnection;
+  private readonly subscriber: RedisConnection;
   private readonly keys: { state: string; audit: string; channel: string };
   private current: RuntimeState = EMPTY_RUNTIME_STATE;
   private loaded = false;
@@ -89,21 +106,24 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
   private refreshAgain = false;
   private closed = false;
   private lastBackup = '';
+  private readonly display: string;
 
   constructor(private readonly options: RedisRuntimeStoreOptions) {
-    const prefix = `${options.namespace}:flags:`;
-    this.keys = { state: `${prefix}state`, audit: `${prefix}audit`, channel: `${prefix}changes` };
-    const commandTimeout = options.commandTimeoutMs ?? 1000;
-    const common = {
+    const target = redisTargetOf(options.url);
+    this.display = target.display;
+    const tag = `{${options.namespace}:flags}`;
+    this.keys = { state: `${tag}:state`, audit: `${tag}:audit`, channel: `${options.namespace}:flags:changes` };
+    const common: ConnectionTuning = {
       maxRetriesPerRequest: 0,
-      connectTimeout: 2000,
-      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+      connectTimeoutMs: 2000,
+      reconnectDelayMs: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
       lazyConnect: true,
+      offlineQueue: false,
     };
     // Commands fail fast while disconnected (an admin change gets a 503 at once)…
-    this.redis = new Redis(options.url, { ...common, enableOfflineQueue: false, commandTimeout });
+    this.redis = connectRedis(target, { ...common, commandTimeoutMs: options.commandTimeoutMs ?? 1000 });
     // …while the subscription waits for Redis as long as it takes, and is renewed on every reconnect.
-    this.subscriber = new Redis(options.url, { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: true });
+    this.subscriber = connectRedis(target, { ...common, maxRetriesPerRequest: null, offlineQueue: true, autoResubscribe: true });
     const onError = (error: Error): void => this.noteError(error);
     this.redis.on('error', onError);
     this.subscriber.on('error', onError);
@@ -123,6 +143,7 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
     this.redis.connect().catch((error: unknown) => this.noteError(error));
     const connect = (async () => {
       await ready;
+      await this.migrateOldKeys();
       await this.refresh();
       return this.loaded ? 'ok' : 'failed';
     })();
@@ -130,15 +151,15 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
     this.resync = setInterval(() => void this.refresh(), this.options.resyncIntervalMs ?? 5000);
     this.resync.unref();
     if (outcome === 'ok') {
-      this.options.logger.info(`runtime flags: Redis at ${redacted(this.options.url)} (version ${this.current.version}, ${this.current.routes.size} route overrides, kill switch ${this.current.killSwitch?.on === true ? 'ON' : 'off'})`);
+      this.options.logger.info(`runtime flags: Redis at ${this.display} (version ${this.current.version}, ${this.current.routes.size} route overrides, kill switch ${this.current.killSwitch?.on === true ? 'ON' : 'off'})`);
       return;
     }
     const backup = await this.readBackup();
     if (backup !== null && !this.loaded) {
       this.setState(backup);
-      this.options.logger.error(`runtime flags: Redis at ${redacted(this.options.url)} did not answer within ${timeoutMs} ms; serving the last known runtime state from ${this.options.backupFile ?? '?'} (version ${backup.version}) until it does`);
+      this.options.logger.error(`runtime flags: Redis at ${this.display} did not answer within ${timeoutMs} ms; serving the last known runtime state from ${this.options.backupFile ?? '?'} (version ${backup.version}) until it does`);
     } else if (!this.loaded) {
-      this.options.logger.error(`runtime flags: Redis at ${redacted(this.options.url)} did not answer within ${timeoutMs} ms and there is no backup; no runtime overrides apply until it does (retrying)`);
+      this.options.logger.error(`runtime flags: Redis at ${this.display} did not answer within ${timeoutMs} ms and there is no backup; no runtime overrides apply until it does (retrying)`);
     }
   }
 
@@ -184,7 +205,7 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
   }
 
   status(): RuntimeStoreStatus {
-    const connected = this.redis.status === 'ready';
+    const connected = isReady(this.redis);
     return {
       kind: 'redis',
       shared: true,
@@ -201,13 +222,24 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
     if (this.resync !== undefined) clearInterval(this.resync);
     this.listeners.clear();
     await this.refreshing?.catch(() => {});
-    for (const connection of [this.subscriber, this.redis]) {
-      try {
-        if (connection.status === 'ready') await connection.quit();
-        else connection.disconnect();
-      } catch {
-        connection.disconnect();
-      }
+    for (const connection of [this.subscriber, this.redis]) await closeConnection(connection);
+  }
+
+  /** One-time copy from the keys before the hash tag (see MIGRATE_STATE_SCRIPT); logged, never fatal. */
+  private async migrateOldKeys(): Promise<void> {
+    const old = { state: `${this.options.namespace}:flags:state`, audit: `${this.options.namespace}:flags:audit` };
+    try {
+      // On a Cluster the old keys may live on another slot than the new ones: read them apart.
+      if ((await this.redis.exists(old.state)) === 0) return;
+      const fields = await this.redis.hgetall(old.state);
+      const args = Object.entries(fields).flat();
+      const copied = await this.redis.eval(COPY_IF_ABSENT_SCRIPT, 1, this.keys.state, ...args);
+      if (copied !== 1) return;
+      const audit = await this.redis.lrange(old.audit, 0, -1);
+      if (audit.length > 0) await this.redis.rpush(this.keys.audit, ...audit);
+      this.options.logger.info(`runtime flags: copied the state and ${audit.length} audit entries from ${old.state} to ${this.keys.state} (the key layout is cluster-safe now; the old keys can be deleted)`);
+    } catch (error) {
+      this.noteError(error);
     }
   }
 
@@ -216,7 +248,7 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
     // Not connected yet (or any more): its 'ready' reads everything. Asking anyway fails with
     // "Stream isn't writeable" (no offline queue) — a false alarm at every start, when the
     // subscriber connection happens to be ready first.
-    if (this.closed || this.redis.status !== 'ready') return Promise.resolve();
+    if (this.closed || !isReady(this.redis)) return Promise.resolve();
     if (this.refreshing !== null) {
       this.refreshAgain = true;
       return this.refreshing;
@@ -286,15 +318,4 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The URL without its password, for logs. */
-export function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis://…';
-  }
 }

@@ -1,10 +1,12 @@
-import type { Redis } from 'ioredis';
-import { createFailFastRedis } from '../redis/redis-fail-fast.js';
+import type { RedisConnection } from '../redis/redis-connection.js';
+import { createFailFastRedis, whenConnected } from '../redis/redis-fail-fast.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import { parseBucket, type OutcomeBucket } from '../stats/outcome-bucket.js';
 import type { OutcomeStore } from './outcome-store.js';
 
 export interface RedisOutcomeStoreOptions {
-  readonly url: string;
+  /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
+  readonly url: string | RedisTarget;
   readonly namespace: string;
   /** Per-command timeout: a slow Redis degrades the fleet view to this process, never a request. */
   readonly commandTimeoutMs: number;
@@ -12,13 +14,13 @@ export interface RedisOutcomeStoreOptions {
 
 /**
  * Outcome buckets in Redis: one hash per series (`{ns}:outcomes:{series}`), one field per
- * instance and slot (`{instance}@{slotStart}` → the bucket as JSON). One key per command, so the
- * layout is cluster-safe. Publishing also drops this instance's fields that fell out of the
+ * instance and slot (`{instance}@{slotStart}` → the bucket as JSON). Every command and MULTI
+ * touches one key, so the layout is cluster-safe as it is. Publishing also drops this instance's fields that fell out of the
  * retention, and the key expires after it, so a dead instance's buckets go away by themselves.
  */
 export class RedisOutcomeStore implements OutcomeStore {
   readonly kind = 'redis';
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
   constructor(private readonly options: RedisOutcomeStoreOptions) {
     this.redis = createFailFastRedis(options.url, options.commandTimeoutMs);
@@ -33,8 +35,9 @@ export class RedisOutcomeStore implements OutcomeStore {
     const fields: string[] = [];
     for (const bucket of buckets) fields.push(`${instance}@${bucket.start}`, JSON.stringify(bucket));
     const kept = new Set(buckets.map((b) => `${instance}@${b.start}`));
-    const mine = (await this.redis.hkeys(key)).filter((f) => f.startsWith(`${instance}@`) && !kept.has(f));
-    const multi = this.redis.multi();
+    const redis = await whenConnected(this.redis, this.options.commandTimeoutMs);
+    const mine = (await redis.hkeys(key)).filter((f) => f.startsWith(`${instance}@`) && !kept.has(f));
+    const multi = redis.multi();
     if (fields.length > 0) multi.hset(key, ...fields);
     if (mine.length > 0) multi.hdel(key, ...mine);
     multi.pexpire(key, retentionMs);
@@ -42,7 +45,7 @@ export class RedisOutcomeStore implements OutcomeStore {
   }
 
   async read(series: string): Promise<{ instance: string; bucket: OutcomeBucket }[]> {
-    const all = await this.redis.hgetall(this.key(series));
+    const all = await (await whenConnected(this.redis, this.options.commandTimeoutMs)).hgetall(this.key(series));
     const out: { instance: string; bucket: OutcomeBucket }[] = [];
     for (const [field, value] of Object.entries(all)) {
       const at = field.lastIndexOf('@');

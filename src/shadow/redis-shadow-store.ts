@@ -1,9 +1,11 @@
-import type { Redis } from 'ioredis';
-import { createFailFastRedis } from '../redis/redis-fail-fast.js';
+import type { RedisConnection } from '../redis/redis-connection.js';
+import { createFailFastRedis, whenConnected } from '../redis/redis-fail-fast.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import { emptySkips, SKIP_REASONS, type ComparisonRecord, type RouteShadowCounts, type ShadowResultStore, type ShadowSample, type SkipReason } from './shadow-store.js';
 
 export interface RedisShadowStoreOptions {
-  readonly url: string;
+  /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
+  readonly url: string | RedisTarget;
   /** Key prefix shared by every instance that should add up to one view. */
   readonly namespace: string;
   readonly maxSamples: number;
@@ -14,39 +16,33 @@ export interface RedisShadowStoreOptions {
 /**
  * Shadow results in Redis: counters in hashes (HINCRBY, so concurrent instances add up), samples
  * in a capped list. Fails fast when Redis is down (no offline queue) — the mirror logs and drops.
+ *
+ * Cluster-safe layout: a route's three keys share the hash tag `{route}`
+ * (`<ns>:shadow:{users}:counts|fields|samples`), so one MULTI updates them together on one
+ * slot; the index of routes (`<ns>:shadow:routes`) is its own key, written by its own command.
  */
 export class RedisShadowStore implements ShadowResultStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
   constructor(private readonly options: RedisShadowStoreOptions) {
     this.redis = createFailFastRedis(options.url, options.commandTimeoutMs);
   }
 
-  /**
-   * Without an offline queue, commands sent while (re)connecting fail at once; wait for the
-   * connection for at most one command timeout instead, so a start-up or a blip loses nothing
-   * and an outage still costs each call a bounded wait (off the request path).
-   */
-  private async connected(): Promise<Redis> {
-    if (this.redis.status === 'ready') return this.redis;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.options.commandTimeoutMs);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.redis.once('ready', done);
-    });
-    return this.redis;
+  private connected(): Promise<RedisConnection> {
+    return whenConnected(this.redis, this.options.commandTimeoutMs);
   }
 
   private key(route: string, kind: 'counts' | 'fields' | 'samples'): string {
-    return `${this.options.namespace}:shadow:${route}:${kind}`;
+    return `${this.options.namespace}:shadow:{${route}}:${kind}`;
+  }
+
+  private get routesKey(): string {
+    return `${this.options.namespace}:shadow:routes`;
   }
 
   async recordComparison(route: string, record: ComparisonRecord): Promise<void> {
-    const m = (await this.connected()).multi();
-    m.sadd(`${this.options.namespace}:shadow:routes`, route);
+    const redis = await this.connected();
+    const m = redis.multi();
     const counts = this.key(route, 'counts');
     m.hincrby(counts, 'compared', 1);
     m.hincrby(counts, record.matched ? 'matched' : 'mismatched', 1);
@@ -60,11 +56,12 @@ export class RedisShadowStore implements ShadowResultStore {
       m.lpush(this.key(route, 'samples'), JSON.stringify(record.sample));
       m.ltrim(this.key(route, 'samples'), 0, this.options.maxSamples - 1);
     }
-    await m.exec();
+    await Promise.all([m.exec(), redis.sadd(this.routesKey, route)]);
   }
 
   async recordSkip(route: string, reason: SkipReason): Promise<void> {
-    await (await this.connected()).multi().sadd(`${this.options.namespace}:shadow:routes`, route).hincrby(this.key(route, 'counts'), `skip ${reason}`, 1).exec();
+    const redis = await this.connected();
+    await Promise.all([redis.hincrby(this.key(route, 'counts'), `skip ${reason}`, 1), redis.sadd(this.routesKey, route)]);
   }
 
   async counts(route: string): Promise<RouteShadowCounts> {
@@ -85,7 +82,7 @@ export class RedisShadowStore implements ShadowResultStore {
   }
 
   async routes(): Promise<string[]> {
-    return (await (await this.connected()).smembers(`${this.options.namespace}:shadow:routes`)).sort();
+    return (await (await this.connected()).smembers(this.routesKey)).sort();
   }
 
   async samples(route: string, limit: number): Promise<ShadowSample[]> {
@@ -94,7 +91,8 @@ export class RedisShadowStore implements ShadowResultStore {
   }
 
   async reset(route: string): Promise<void> {
-    await (await this.connected()).multi().del(this.key(route, 'counts'), this.key(route, 'fields'), this.key(route, 'samples')).srem(`${this.options.namespace}:shadow:routes`, route).exec();
+    const redis = await this.connected();
+    await Promise.all([redis.del(this.key(route, 'counts'), this.key(route, 'fields'), this.key(route, 'samples')), redis.srem(this.routesKey, route)]);
   }
 
   async close(): Promise<void> {

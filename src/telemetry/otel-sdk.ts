@@ -7,8 +7,12 @@ import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrum
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import { readTelemetryEnvOnly, type TelemetryEnv } from '../config/infrastructure-env.js';
 
 export interface TelemetryOptions {
+  /** The OTEL_* choices, as read once at start-up (config/infrastructure-env.ts). */
+  readonly telemetry?: TelemetryEnv;
+  /** Or an environment to read them from (default process.env); a bad value throws a ConfigError. */
   readonly env?: NodeJS.ProcessEnv;
   /** Replace the exporters (tests pass in-memory ones); default: from the OTEL_* environment. */
   readonly spanProcessors?: SpanProcessor[];
@@ -29,9 +33,6 @@ export interface TelemetryHandle {
 /** How long shutdown waits for the collector: a process being stopped must not hang on it. */
 export const SHUTDOWN_BUDGET_MS = 3_000;
 
-/** OTEL_* variables that mean "the operator chose an exporter": then the SDK reads the env itself. */
-const EXPORTER_ENV = ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'];
-
 /**
  * Starts the OpenTelemetry Node SDK with the HTTP, Express and ioredis instrumentations. Must run
  * before express, http-proxy-middleware or ioredis are imported: it registers the ESM loader hook
@@ -41,10 +42,10 @@ const EXPORTER_ENV = ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_EXP
  * SWITCHYARD_OTEL_CONSOLE=true prints spans to stdout for local debugging.
  */
 export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle | null {
-  const env = options.env ?? process.env;
-  if (env['OTEL_SDK_DISABLED'] === 'true') return null;
-  const configured = EXPORTER_ENV.some((name) => (env[name] ?? '') !== '');
-  const console = env['SWITCHYARD_OTEL_CONSOLE'] === 'true' ? [new SimpleSpanProcessor(new ConsoleSpanExporter())] : [];
+  const env = options.telemetry ?? readTelemetryEnvOnly(options.env ?? process.env);
+  if (env.disabled) return null;
+  const configured = env.exporterConfigured;
+  const console = env.console ? [new SimpleSpanProcessor(new ConsoleSpanExporter())] : [];
   const spanProcessors = options.spanProcessors ?? (configured ? undefined : console);
   const metricReaders = options.metricReaders ?? (configured ? undefined : []);
   // Nothing to export to: do not start the SDK at all. Its context manager and instrumentations
@@ -52,7 +53,8 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
   // nobody receives. The API stays a no-op and the routing code is unchanged.
   if (spanProcessors?.length === 0 && metricReaders?.length === 0) return null;
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-  if (env['OTEL_SERVICE_NAME'] === undefined) process.env['OTEL_SERVICE_NAME'] = 'switchyard';
+  // The SDK reads the service name from the environment itself.
+  if (env.serviceName === null) process.env['OTEL_SERVICE_NAME'] = 'switchyard';
   const sdk = new NodeSDK({
     ...(spanProcessors === undefined ? {} : { spanProcessors }),
     ...(metricReaders === undefined ? {} : { metricReaders }),

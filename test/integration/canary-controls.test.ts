@@ -47,7 +47,8 @@ settings:
 `;
 
 async function instance(name: string): Promise<Listening> {
-  return listen({ flags: flagsText(flags()), handlers, adminToken: ADMIN, logger: captureLogger(), cache: { redisUrl: null },
+  // Everything but the cache on the private Redis (README "Shared state").
+  return listen({ flags: flagsText(flags()), handlers, adminToken: ADMIN, logger: captureLogger(), redis: redis.url, cache: { redisUrl: null },
     // Both instances and the traffic share this event loop: shadows must not be skipped as overloaded.
     shadow: { loopUtilization: () => 0 },
     outcomes: { instance: name, publishEveryMs: 100, windows: { bucketMs: 100 } },
@@ -57,17 +58,10 @@ async function instance(name: string): Promise<Listening> {
 
 before(async () => {
   [flask, redis] = await Promise.all([startFlask({ workers: 2, threads: 2 }), startRedis()]);
-  const saved = process.env['REDIS_URL'];
-  process.env['REDIS_URL'] = redis.url;
-  try {
-    a = await instance('instance-a');
-    // a took the lease first (its tick runs at start): b never leads while a lives.
-    await waitFor(() => adminClient(a.url, ADMIN).call('GET', '/canary'), (r) => r.status === 200, 5000);
-    b = await instance('instance-b');
-  } finally {
-    if (saved === undefined) delete process.env['REDIS_URL'];
-    else process.env['REDIS_URL'] = saved;
-  }
+  a = await instance('instance-a');
+  // a took the lease first (its tick runs at start): b never leads while a lives.
+  await waitFor(() => adminClient(a.url, ADMIN).call('GET', '/canary'), (r) => r.status === 200, 5000);
+  b = await instance('instance-b');
 });
 after(async () => {
   await Promise.all([a?.close(), b?.close()]);

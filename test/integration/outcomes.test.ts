@@ -50,7 +50,7 @@ async function instance(redisUrl: string | null, name: string): Promise<Listenin
     adminToken: ADMIN,
     logger: captureLogger(),
     cache: { redisUrl: null },
-    outcomes: redisUrl === null ? { store: null, instance: name } : { instance: name, publishEveryMs: 100 },
+    outcomes: redisUrl === null ? { store: null, instance: name } : { redisUrl, instance: name, publishEveryMs: 100 },
   });
 }
 
@@ -87,16 +87,8 @@ after(async () => {
 describe('outcomes per route and side', () => {
   let a: Listening;
   let b: Listening;
-  const savedUrl = process.env['REDIS_URL'];
   before(async () => {
-    // The outcome store follows REDIS_URL, as in production.
-    process.env['REDIS_URL'] = redis.url;
-    try {
-      [a, b] = await Promise.all([instance(redis.url, 'instance-a'), instance(redis.url, 'instance-b')]);
-    } finally {
-      if (savedUrl === undefined) delete process.env['REDIS_URL'];
-      else process.env['REDIS_URL'] = savedUrl;
-    }
+    [a, b] = await Promise.all([instance(redis.url, 'instance-a'), instance(redis.url, 'instance-b')]);
   });
   after(async () => {
     await Promise.all([a?.close(), b?.close()]);
