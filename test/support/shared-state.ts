@@ -77,7 +77,7 @@ export async function get(sy: Listening, path: string): Promise<Reply> {
 
 export async function admin(sy: Listening, method: 'PUT' | 'DELETE', path: string, body: unknown): Promise<Reply> {
   const res = await fetch(`${sy.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as unknown };
+  return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
 /** Polls `check` until it passes; fails the test with `what` after `timeoutMs`. */
@@ -93,7 +93,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${String(last)})`}`);
+  assert.fail(`${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})`}`);
 }
 
 export const cacheStatus = (r: Reply): string | null => r.headers.get('x-switchyard-cache');
