@@ -76,7 +76,7 @@ export interface SwitchyardOptions {
   readonly viewerToken?: string | null;
   /** The dashboard at /_switchyard/ui/: session length (default 8 h), clock, where the built page is. */
   readonly ui?: { readonly sessionTtlMs?: number; readonly now?: () => number; readonly assetsDir?: string };
-  /** Runtime shadow ignore rules: Redis when `REDIS_URL` is set (every instance, kept), else this process. */
+  /** Runtime shadow ignore rules: where the shadow results are (`redis` / `shadow.redisUrl`: every instance, kept), else this process. */
   readonly shadowRules?: { readonly store?: IgnoreRuleStore };
   /** Reload when files in `flagsDir` change (default true with a directory). */
   readonly watch?: boolean;

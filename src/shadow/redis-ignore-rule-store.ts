@@ -1,12 +1,14 @@
-import { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
+import { connectRedis, isReady, type ConnectionTuning, type RedisConnection } from '../redis/redis-connection.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 import {
   auditEntryOf, decisionKey, RULE_AUDIT_MAX, RulesStoreUnavailableError,
   type IgnoreRuleChange, type IgnoreRuleDecision, type IgnoreRuleStore, type RuleAuditEntry,
 } from './ignore-rule-store.js';
 
 export interface RedisIgnoreRuleStoreOptions {
-  readonly url: string;
+  /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
+  readonly url: string | RedisTarget;
   readonly namespace: string;
   readonly logger: Logger;
   readonly commandTimeoutMs?: number;
@@ -26,8 +28,8 @@ export interface RedisIgnoreRuleStoreOptions {
 export class RedisIgnoreRuleStore implements IgnoreRuleStore {
   readonly kind = 'redis';
   readonly shared = true;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisConnection;
+  private readonly subscriber: RedisConnection;
   private readonly keys: { decisions: string; audit: string; version: string; channel: string };
   private current: IgnoreRuleDecision[] = [];
   private changes = 0;
@@ -38,9 +40,9 @@ export class RedisIgnoreRuleStore implements IgnoreRuleStore {
   constructor(private readonly options: RedisIgnoreRuleStoreOptions) {
     const tag = `${options.namespace}:{shadow-rules}`;
     this.keys = { decisions: `${tag}:decisions`, audit: `${tag}:audit`, version: `${tag}:version`, channel: `${options.namespace}:shadow-rules:changes` };
-    const common = { maxRetriesPerRequest: 0, connectTimeout: 2000, lazyConnect: true, retryStrategy: (n: number) => Math.min(50 * 2 ** Math.min(n, 5), 1000) };
-    this.redis = new Redis(options.url, { ...common, enableOfflineQueue: false, commandTimeout: options.commandTimeoutMs ?? 1000 });
-    this.subscriber = new Redis(options.url, { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: true });
+    const common: ConnectionTuning = { maxRetriesPerRequest: 0, connectTimeoutMs: 2000, lazyConnect: true, offlineQueue: false, reconnectDelayMs: (n: number) => Math.min(50 * 2 ** Math.min(n, 5), 1000) };
+    this.redis = connectRedis(options.url, { ...common, commandTimeoutMs: options.commandTimeoutMs ?? 1000 });
+    this.subscriber = connectRedis(options.url, { ...common, maxRetriesPerRequest: null, offlineQueue: true, autoResubscribe: true });
     for (const connection of [this.redis, this.subscriber]) connection.on('error', () => {});
     this.subscriber.on('message', (channel: string) => {
       if (channel === this.keys.channel) void this.refresh();
@@ -100,7 +102,7 @@ export class RedisIgnoreRuleStore implements IgnoreRuleStore {
   }
 
   private async refresh(): Promise<void> {
-    if (this.redis.status !== 'ready') return;
+    if (!isReady(this.redis)) return;
     try {
       const all = await this.redis.hgetall(this.keys.decisions);
       const text = JSON.stringify(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
