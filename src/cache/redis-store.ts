@@ -39,7 +39,10 @@ export class RedisStore implements CacheStore {
       // one read: a syscall pair per batch instead of per request.
       autoPipelining: true,
       maxRetriesPerRequest: 0,
-      commandTimeoutMs: options.commandTimeoutMs,
+      // The guard in front (GuardedStore) bounds each operation at commandTimeoutMs and counts it as a
+      // timeout; ioredis' own timer only frees the command afterwards, so it must not win that race
+      // (it would count as a failure, and three failures open the breaker for a merely slow Redis).
+      commandTimeoutMs: options.commandTimeoutMs + 100,
       connectTimeoutMs: Math.max(500, options.commandTimeoutMs * 5),
       reconnectDelayMs: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
     });
