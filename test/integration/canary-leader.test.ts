@@ -47,7 +47,7 @@ interface Instance {
 async function serve(): Promise<Instance> {
   const cli = runCli(['--flags', dir, '--port', '0', '--host', '127.0.0.1', '--handlers', path.join(ROOT, 'test/support/canary-handlers.ts')], { REDIS_URL: redis.url, SWITCHYARD_ADMIN_TOKEN: ADMIN, SWITCHYARD_LOG_LEVEL: 'info' });
   let url = '';
-  await waitFor(async () => ((url = /listening on (http:\/\/[\d.:]+) /.exec(cli.stdout())?.[1] ?? ''), url), (u) => u !== '', 20_000, () => cli.stdout() + cli.stderr());
+  await waitFor(() => Promise.resolve((url = /listening on (http:\/\/[\d.:]+) /.exec(cli.stdout())?.[1] ?? '')), (u) => u !== '', 20_000, () => cli.stdout() + cli.stderr());
   return { cli, url };
 }
 
