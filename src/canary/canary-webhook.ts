@@ -37,7 +37,8 @@ export class WebhookNotifier implements CanaryNotifier {
     const backoff = this.options.backoffMs ?? ((n: number) => 250 * 2 ** (n - 1));
     let last = '';
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, backoff(attempt)).unref());
+      // Not unref'd: a retry is bounded (retries × backoff) and must happen even in a quiet process.
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, backoff(attempt)));
       try {
         const res = await fetch(this.options.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
         await res.arrayBuffer().catch(() => undefined);
@@ -51,7 +52,9 @@ export class WebhookNotifier implements CanaryNotifier {
   }
 
   async close(): Promise<void> {
-    const bound = new Promise<void>((resolve) => setTimeout(resolve, 3000).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000)));
     await Promise.race([Promise.allSettled([...this.inFlight]), bound]);
+    clearTimeout(timer);
   }
 }
