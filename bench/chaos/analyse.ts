@@ -57,7 +57,7 @@ export interface LatencySummary {
   readonly p99: number;
 }
 
-const NEW_SERVICE_KINDS: ReadonlySet<Kind> = new Set(['users', 'toggle']);
+const NEW_SERVICE_KINDS: ReadonlySet<Kind> = new Set(['users', 'toggle', 'canaried']);
 
 export function misrouteReason(o: Outcome, records: SideRecords): string | null {
   const legacy = records.legacy.get(o.id) ?? 0;
@@ -135,7 +135,7 @@ function latencyByKind(outcomes: readonly Outcome[], timeline: Timeline): Record
   for (const o of outcomes) {
     if (o.status === null) continue;
     // The rollout's two sides apart: a legacy fault must not slow the users it sends to new.
-    const key = o.kind === 'users' ? `users→${o.backend ?? '?'}` : o.kind;
+    const key = o.kind === 'users' || o.kind === 'canaried' ? `${o.kind}→${o.backend ?? '?'}` : o.kind;
     const g = groups.get(key) ?? { before: [], during: [] };
     if (o.sentAt < timeline.injectAt) g.before.push(o.doneAt - o.sentAt);
     else if (o.sentAt < timeline.healAt) g.during.push(o.doneAt - o.sentAt);

@@ -78,6 +78,14 @@ export function routesYaml(toggle: ToggleMode, unleash: boolean): string {
     legacy: { upstream: flask, stripPrefix: /app }
     new: { upstream: newsvc, stripPrefix: /app }
     mode: ${toggle}
+  # The autopilot moves this one: shadow stage, then 10% → 50% → 100% (the new service answers
+  # /status/200 exactly as Flask does, so the gates pass and it promotes while faults come and go).
+  - name: canaried
+    path: /app/status/200
+    methods: [GET]
+    legacy: { upstream: flask, stripPrefix: /app }
+    new: { upstream: newsvc, stripPrefix: /app }
+    canary: { autoStart: true, interval: 2s, shadowFirst: { percentage: 100, minCompared: 40, bake: 10s }, steps: [10, 50, 100], bake: 20s, minRequests: 20 }
 settings:
   exposeDecisionHeaders: true
   stickiness: [{ header: X-User-Id }]
@@ -229,6 +237,26 @@ export class ChaosCluster {
     const res = await fetch(`${this.newService.url}/__mode?shadow=${mode}`, { method: 'POST' });
     if (!res.ok) throw new Error(`new service mode: ${res.status}`);
   }
+
+  /** Which instance holds the autopilot's lease (`switchyard:canary:leader`, its value names the pid), or null. */
+  async leaderInstance(): Promise<number | null> {
+    const reply = await this.redis.command('GET', 'switchyard:canary:leader').catch(() => '');
+    const value = reply.startsWith('$-1') ? '' : (reply.split('\r\n')[1] ?? '');
+    const index = this.switchyards.findIndex((run) => run !== null && run !== undefined && new RegExp(`(^|\\D)${run.pid}(\\D|$)`).test(value));
+    return index === -1 ? null : index;
+  }
+
+  /** The autopilot run of `canaried` as the admin API shows it (null when there is none or no instance answers). */
+  async canaryRun(): Promise<{ status: string; stage: { kind: string; percentage: number }; leader: string } | null> {
+    for (const url of this.urls) {
+      const res = await fetch(`${url}/_switchyard/canary/canaried`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).catch(() => null);
+      if (res?.ok === true) return (await res.json()) as { status: string; stage: { kind: string; percentage: number }; leader: string };
+    }
+    return null;
+  }
+
+  /** Lines a scenario adds to its row's details (cleared by runScenario). */
+  readonly notes: string[] = [];
 
   /** The `users` flag's rollout percentage in Unleash. */
   async setUsersRollout(percentage: number): Promise<void> {

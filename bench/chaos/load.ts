@@ -10,7 +10,7 @@
 import http from 'node:http';
 
 /** The request mix (out of 20): which route, and its share of the traffic. */
-export const KINDS = ['plain', 'plain', 'plain', 'hello', 'hello', 'hello', 'users', 'users', 'users', 'users', 'users', 'catalog', 'catalog', 'catalog', 'cached', 'cached', 'cached', 'cached', 'toggle', 'toggle'] as const;
+export const KINDS = ['plain', 'plain', 'canaried', 'hello', 'hello', 'hello', 'users', 'users', 'users', 'users', 'users', 'catalog', 'catalog', 'catalog', 'cached', 'cached', 'cached', 'cached', 'toggle', 'toggle'] as const;
 export type Kind = (typeof KINDS)[number];
 export const USERS = 200;
 
@@ -69,6 +69,8 @@ export function pathFor(kind: Kind, id: number, user: number): string {
       return `/app/cacheable?max_age=1&sie=60&v=${id % 8}`;
     case 'toggle':
       return '/app/echo/toggle';
+    case 'canaried':
+      return '/app/status/200';
   }
 }
 

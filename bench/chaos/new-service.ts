@@ -59,6 +59,8 @@ const server = http.createServer((req, res) => {
   req.resume();
   if (shadow && shadowMode === 'hang') return; // never answered: Switchyard's shadow timeout must end it
   if (shadow && shadowMode === 'garbage') return garbage(res);
+  // The autopilot's route: the same answer as Flask's /status/200, so its gates pass.
+  if (url.pathname === '/status/200') return json(res, 200, { status: 200 });
   json(res, 200, { side: 'new', path: url.pathname });
 });
 server.keepAliveTimeout = 65_000;

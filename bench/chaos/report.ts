@@ -31,7 +31,7 @@ export function formatDetails(results: readonly ScenarioResult[]): string {
         .map(([kind, l]) => `${kind} p50/p99 ${ms(l.before.p50)}/${ms(l.before.p99)} → ${ms(l.during.p50)}/${ms(l.during.p99)} ms`)
         .join('; ');
       const misrouted = r.figures.misroutedExamples.length === 0 ? '' : `\n  misrouted, first ones: ${r.figures.misroutedExamples.join(' | ')}`;
-      return `- **${r.name}** — latency before → during the fault: ${latency}${misrouted}`;
+      return `- **${r.name}** — ${r.notes.join('; ')}; latency before → during the fault: ${latency}${misrouted}`;
     })
     .join('\n');
 }

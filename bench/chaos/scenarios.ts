@@ -30,6 +30,29 @@ const legacyFailureAnyRoute = (o: Outcome): boolean => o.backend === 'legacy' &&
 
 const none: Expectations = { allowedError: () => false };
 
+/** The instance a kill scenario stopped (the lease holder when there is one). */
+let killed = 1;
+
+/**
+ * SIGKILLs the instance holding the autopilot's lease (instance 1 when none does) and, in the
+ * background, notes how long until the other instance holds it.
+ */
+async function killLeader(c: ChaosCluster): Promise<void> {
+  const leader = await c.leaderInstance();
+  killed = leader ?? 1;
+  const at = performance.now();
+  await c.signalSwitchyard(killed, 'SIGKILL');
+  if (leader === null) return void c.notes.push('autopilot: no instance held the lease before the kill');
+  const survivor = 1 - killed;
+  void (async () => {
+    while (performance.now() - at < 20_000) {
+      if ((await c.leaderInstance()) === survivor) return void c.notes.push(`autopilot lease moved from instance ${killed} to ${survivor} ${((performance.now() - at) / 1000).toFixed(1)} s after the SIGKILL (leaseMs 5000)`);
+      await delay(100);
+    }
+    c.notes.push(`autopilot lease did NOT move to instance ${survivor} within 20 s`);
+  })();
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'Redis SIGKILL, restarted after 8 s',
@@ -104,10 +127,10 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: { allowedError: () => false, settled: (o) => o.kind !== 'toggle' || o.backend === 'new' },
   },
   {
-    name: 'one Switchyard SIGKILLed, restarted after 5 s',
+    name: 'one Switchyard SIGKILLed (the autopilot leader), restarted after 5 s',
     faultMs: 5_000,
-    inject: (c) => c.signalSwitchyard(1, 'SIGKILL'),
-    heal: (c) => c.startSwitchyard(1),
+    inject: killLeader,
+    heal: (c) => c.startSwitchyard(killed),
     expect: none,
   },
   {
@@ -139,13 +162,13 @@ export const SCENARIOS: readonly Scenario[] = [
       c.redis.pause();
       await c.setLegacyDelay(200);
       await c.setShadowMode('hang');
-      await c.signalSwitchyard(1, 'SIGKILL');
+      await killLeader(c);
     },
     heal: async (c) => {
       c.redis.resume();
       await c.setLegacyDelay(0);
       await c.setShadowMode('ok');
-      await c.startSwitchyard(1);
+      await c.startSwitchyard(killed);
     },
     expect: { allowedError: legacyFailureAnyRoute },
   },
@@ -156,6 +179,8 @@ export interface ScenarioResult {
   readonly figures: ScenarioFigures;
   /** Retried first attempts by socket error (ECONNREFUSED never reached a server). */
   readonly retriedBy: Readonly<Record<string, number>>;
+  /** What the scenario observed beyond the table (the autopilot's lease, its run). */
+  readonly notes: readonly string[];
   readonly outcomes: readonly Outcome[];
 }
 
@@ -167,6 +192,7 @@ export interface RunOptions {
 }
 
 export async function runScenario(cluster: ChaosCluster, scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
+  cluster.notes.length = 0;
   const hitsBefore = await cluster.flaskHits();
   const load = startLoad({ urls: cluster.urls, perSecond: options.perSecond, firstId: options.firstId });
   await delay(options.beforeMs ?? 4_000);
@@ -188,5 +214,7 @@ export async function runScenario(cluster: ChaosCluster, scenario: Scenario, opt
   const retriedBy: Record<string, number> = {};
   for (const o of outcomes) if (o.retried) retriedBy[o.firstError ?? '?'] = (retriedBy[o.firstError ?? '?'] ?? 0) + 1;
   await scenario.reset?.(cluster);
-  return { name: scenario.name, figures, retriedBy, outcomes };
+  const run = await cluster.canaryRun();
+  const notes = [...cluster.notes, run === null ? 'autopilot: no run' : `autopilot run: ${run.status}, ${run.stage.kind} ${run.stage.percentage}%, leader ${run.leader}`];
+  return { name: scenario.name, figures, retriedBy, outcomes, notes };
 }

@@ -33,8 +33,9 @@ describe('chaos: Switchyard instances stopping and flags changing under load', {
     assertNothingLostOrMisrouted(result);
     assert.deepEqual(Object.keys(result.figures.byStatus), ['200']);
     assert.ok(result.retriedBy['ECONNREFUSED']! > 0, 'the balancer saw the dead instance refuse connections');
-    const healAt = Math.max(...result.outcomes.filter((o) => o.retried).map((o) => o.sentAt));
-    assert.ok(result.outcomes.some((o) => o.instance === 1 && o.sentAt > healAt), 'the restarted instance serves again');
+    const lastRetry = Math.max(...result.outcomes.filter((o) => o.retried).map((o) => o.sentAt));
+    assert.equal(new Set(result.outcomes.filter((o) => o.sentAt > lastRetry).map((o) => o.instance)).size, 2, 'the restarted instance serves again');
+    assert.ok(result.notes.some((n) => /^autopilot lease moved from instance \d to \d/.test(n)), result.notes.join('; '));
   });
 
   it('SIGTERM under load: in-flight requests finish, no connection is cut under a request', async () => {
