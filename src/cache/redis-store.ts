@@ -7,7 +7,7 @@ import type { CacheStore } from './cache-store.js';
 export interface RedisStoreOptions {
   /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
   readonly url: string | RedisTarget;
-  /** Per-command timeout: a slow Redis fails the command instead of holding the request. */
+  /** The per-operation limit (the GuardedStore enforces it; ioredis gets 10× as a backstop). */
   readonly commandTimeoutMs: number;
   readonly logger: Logger;
 }
@@ -42,7 +42,10 @@ export class RedisStore implements CacheStore {
       // The guard in front (GuardedStore) bounds each operation at commandTimeoutMs and counts it as a
       // timeout; ioredis' own timer only frees the command afterwards, so it must not win that race
       // (it would count as a failure, and three failures open the breaker for a merely slow Redis).
-      commandTimeoutMs: options.commandTimeoutMs + 100,
+      // Nor may it fire during a stall of this process: the guard's timer reads a reply that has
+      // already arrived first, ioredis' does not — with a small margin every event-loop stall
+      // failed answered commands and tripped the breaker (npm run chaos). So: a 10× backstop.
+      commandTimeoutMs: Math.max(1_000, options.commandTimeoutMs * 10),
       connectTimeoutMs: Math.max(500, options.commandTimeoutMs * 5),
       reconnectDelayMs: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
     });
