@@ -20,7 +20,8 @@ export function Chart(props: { title: string; x: number[]; series: Series[]; uni
       title: props.title,
       width,
       height: props.height ?? 220,
-      scales: { x: { time: true } },
+      // From 0, and 0–1 while everything is 0 (uPlot's own range would be 0–100).
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{}, { label: props.unit, size: 60 }],
       series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
     };
