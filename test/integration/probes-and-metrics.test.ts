@@ -163,8 +163,8 @@ describe('/_switchyard/metrics (Prometheus text)', () => {
   it('shadow counters are per process even when the results store is Redis (summing instances stays right)', async () => {
     const namespace = `metrics-${Date.now()}`;
     const shared = () => new RedisShadowStore({ url: redis.url, namespace, maxSamples: 10, commandTimeoutMs: 500 });
-    const a = await createSwitchyard({ flags: flagsText(flags()), handlers, adminToken: ADMIN, watch: false, logger: silentLogger, metrics: { prometheus: true }, shadow: { store: shared() } });
-    const b = await createSwitchyard({ flags: flagsText(flags()), handlers, adminToken: ADMIN, watch: false, logger: silentLogger, metrics: { prometheus: true }, shadow: { store: shared() } });
+    const a = await createSwitchyard({ flags: flagsText(flags()), handlers, adminToken: ADMIN, watch: false, logger: silentLogger, metrics: { prometheus: true }, shadow: { store: shared(), loopUtilization: () => 0 } });
+    const b = await createSwitchyard({ flags: flagsText(flags()), handlers, adminToken: ADMIN, watch: false, logger: silentLogger, metrics: { prometheus: true }, shadow: { store: shared(), loopUtilization: () => 0 } });
     try {
       await supertest(a.handler).get('/flask/catalog').expect(200);
       await supertest(b.handler).get('/flask/catalog').expect(200);

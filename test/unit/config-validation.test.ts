@@ -129,7 +129,7 @@ describe('flags validation: every class of error names file, field (and line) an
 describe('service options from env and CLI', () => {
   it('reads defaults', () => {
     const o = readServiceOptions({});
-    assert.deepEqual({ ...o }, { flagsDir: 'flags', port: 8080, host: '0.0.0.0', useLegacy: false, overrideToken: null, adminToken: null, handlersModule: null, watch: true, logLevel: 'info', logFormat: 'text', prometheusMetrics: false, metricsToken: null });
+    assert.deepEqual({ ...o }, { flagsDir: 'flags', port: 8080, host: '0.0.0.0', useLegacy: false, overrideToken: null, adminToken: null, viewerToken: null, handlersModule: null, watch: true, logLevel: 'info', logFormat: 'text', prometheusMetrics: false, metricsToken: null });
     assert.ok(Object.isFrozen(o));
   });
   it('USE_LEGACY accepts true/false/1/0 and refuses anything else, naming the variable', () => {
