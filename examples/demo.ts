@@ -4,14 +4,13 @@
 // small traffic generator. See flags/routes.yaml for the routes it shows.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readFlagsDir } from '../src/config/flags-files.js';
 import { compileFlags } from '../src/config/validate-flags.js';
 import { ConfigError, formatConfigIssue } from '../src/errors/switchyard-error.js';
-import { createSwitchyard, type Switchyard } from '../src/index.js';
+import { createHttpServer, createSwitchyard, type Switchyard } from '../src/index.js';
 import { startDjango, startFlask, type LegacyServer } from '../test/support/legacy-apps.js';
 import { demoStores, type DemoStores } from './demo-stores.js';
 import { startTraffic, type TrafficGenerator } from './demo-traffic.js';
@@ -80,8 +79,8 @@ async function main(): Promise<void> {
   const adminToken = process.env['SWITCHYARD_ADMIN_TOKEN'] || randomBytes(18).toString('base64url');
   const switchyard = await createSwitchyard({ flagsDir: options.flagsDir, handlers, adminToken, useLegacy: process.env['USE_LEGACY'] === 'true', metrics: { prometheus: true } });
   running.switchyard = switchyard;
-  const server = http.createServer(switchyard.handler);
-  server.on('clientError', switchyard.clientError);
+  // The CLI's server: its timeouts against slow clients, 100-continue and parser-error answers.
+  const server = createHttpServer({ request: switchyard.handler, checkContinue: switchyard.checkContinue, clientError: switchyard.clientError });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   if (options.traffic) running.traffic = startTraffic(base);

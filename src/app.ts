@@ -14,6 +14,7 @@ import { AUTH_FAILURE_DEFAULTS, MIN_TOKEN_LENGTH } from './config/defaults.js';
 import { CredentialAttempts } from './admin/auth-attempts.js';
 import { AuthFailureLimiter, type AuthFailureLimits } from './admin/auth-failure-limiter.js';
 import { createClientErrorHandler } from './server/client-error.js';
+import { createRequestGuard } from './server/request-guard.js';
 import { describeMounts } from './server/describe-mounts.js';
 import { RequestObservers } from './pipeline/observers.js';
 import { OutcomeRecorder } from './outcomes/outcome-recorder.js';
@@ -137,6 +138,11 @@ export interface Switchyard {
    * problem+json 400 (431 for oversized headers) and the connection is closed.
    */
   readonly clientError: (error: Error, socket: Duplex) => void;
+  /**
+   * `server.on('checkContinue', switchyard.checkContinue)`: `100 Continue` only for a body the
+   * route will take (a too-large one gets its 413 without being sent). createHttpServer does both.
+   */
+  readonly checkContinue: (req: IncomingMessage, res: ServerResponse) => void;
   readonly config: FlagsConfig;
   readonly stats: RoutingStats;
   /** What /_switchyard/readyz answers; `markDraining()` before a graceful stop takes this instance out of load balancers. */
@@ -358,6 +364,9 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   };
   // The admin API first, then the switch: routes can never claim paths under ADMIN_PREFIX.
   const routed = express.Router();
+  // Header count, target length and the route's body limit, before anything else reads the request.
+  const requestGuard = createRequestGuard(() => snapshot);
+  routed.use(requestGuard.middleware);
   // Probes and metrics have no admin token (orchestrators and scrapers cannot hold one).
   routed.use((req, res, next) => {
     if (!answerProbe(req, res, readiness) && !answerMetrics(req, res, metricsEndpoint)) next();
@@ -381,6 +390,8 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   // Express's own final handler would answer HTML, with the stack trace outside production.
   app.use(((error, _req, res, _next) => answerInternalError(logger, res, error)) satisfies ErrorRequestHandler);
 
+  const front = switchyardSwitch.front(app);
+
   // Bounded: the runtime store and Unleash each get a start-up wait, then we serve with what we have.
   await flagEngine.start(initial.config);
   await ignoreRules.store.start();
@@ -389,7 +400,8 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   return {
     app,
-    handler: switchyardSwitch.front(app),
+    handler: requestGuard.front(front),
+    checkContinue: requestGuard.checkContinue(front),
     middleware: routed,
     clientError: createClientErrorHandler(logger),
     get config() {

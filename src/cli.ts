@@ -1,4 +1,4 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerProbe } from './admin/health-probes.js';
 import { createSwitchyard } from './app.js';
 import type { ServiceOptions } from './config/env-options.js';
@@ -6,6 +6,8 @@ import type { InfrastructureEnv } from './config/infrastructure-env.js';
 import { sendProblem } from './errors/problem.js';
 import { SwitchyardError } from './errors/switchyard-error.js';
 import { createConsoleLogger } from './logging/logger.js';
+import { createClientErrorHandler } from './server/client-error.js';
+import { createHttpServer, type HttpListeners } from './server/http-server.js';
 import { loadHandlersModule } from './server/load-handlers.js';
 import { Readiness } from './server/readiness.js';
 import { SHUTDOWN_BUDGET_MS, type TelemetryHandle } from './telemetry/otel-sdk.js';
@@ -23,11 +25,12 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
   const logger = createConsoleLogger(options.logLevel, options.logFormat);
   const handlers = options.handlersModule ? await loadHandlersModule(options.handlersModule) : {};
   const readiness = new Readiness();
-  let serve = (req: IncomingMessage, res: ServerResponse): void => {
+  const starting = (req: IncomingMessage, res: ServerResponse): void => {
     if (!answerProbe(req, res, readiness)) sendProblem(res, new SwitchyardError('SWITCHYARD_STARTING', 'Switchyard is starting', { status: 503 }), {}, { 'retry-after': '1' });
   };
-  const server = http.createServer((req, res) => serve(req, res));
-  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
+  // Timeouts, 100-continue and parser errors: see server/http-server.ts (and README, Hostile clients).
+  const listeners: HttpListeners = { request: starting, checkContinue: starting, clientError: createClientErrorHandler(logger) };
+  const server = createHttpServer(listeners, options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);
@@ -56,8 +59,7 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
 
   if (options.adminToken !== null) logger.info(`dashboard at ${base}/_switchyard/ui/ (sign in with the admin token${options.viewerToken === null ? '' : ' or the viewer token'})`);
   if (options.prometheusMetrics) logger.info(`Prometheus metrics at ${base}/_switchyard/metrics${options.metricsToken === null ? ' (no token: keep this port off public networks)' : ' (bearer token required)'}`);
-  server.on('clientError', switchyard.clientError);
-  serve = switchyard.handler;
+  Object.assign(listeners, { request: switchyard.handler, checkContinue: switchyard.checkContinue, clientError: switchyard.clientError });
   logger.info(`listening on ${base} (flags ${options.flagsDir}, version ${switchyard.config.version})`);
 
   process.on('SIGHUP', () => void switchyard.reload());

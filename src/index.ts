@@ -23,3 +23,7 @@ export type { CacheStore } from './cache/cache-store.js';
 export type { CacheStatus, CacheCounts } from './cache/cache-stats.js';
 export { MemoryStore } from './cache/memory-store.js';
 export type { RouteCacheConfig, CacheSettings } from './config/types.js';
+export { createHttpServer, type HttpListeners, type HttpServerTimeouts } from './server/http-server.js';
+export { HTTP_SERVER_DEFAULTS, REQUEST_LIMITS, AUTH_FAILURE_DEFAULTS } from './config/defaults.js';
+export { AuthFailureLimiter, type AuthFailureLimits } from './admin/auth-failure-limiter.js';
+export { CredentialAttempts, clientKeyOf, type CredentialSurface } from './admin/auth-attempts.js';

@@ -227,6 +227,9 @@ def echo(rest=None):
             # Not part of the documented shape, but handy to check that the
             # proxy forwards the request-target byte for byte.
             "raw_uri": request.environ.get("RAW_URI"),
+            # Which connection it came on: a proxy's pooled connection keeps its port, so tests
+            # can tell that two requests shared one upstream connection.
+            "remote_port": request.environ.get("REMOTE_PORT"),
             "headers": {k.lower(): v for k, v in request.headers.items()},
             "body_sha256": hashlib.sha256(body).hexdigest(),
             "body_length": len(body),

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorCode } from '../errors/error-codes.js';
 import { sendProblem } from '../errors/problem.js';
-import { SwitchyardError } from '../errors/switchyard-error.js';
+import type { SwitchyardError } from '../errors/switchyard-error.js';
 import { tokensEqual } from '../routing/tester-override.js';
 import type { CredentialAttempts, CredentialSurface } from './auth-attempts.js';
 
@@ -11,10 +10,9 @@ export interface BearerGuard {
   readonly surface: CredentialSurface;
   /** `WWW-Authenticate: Bearer realm="…"` on a 401. */
   readonly realm: string;
-  /** Names the token in the 401's detail ("admin", "metrics"). */
-  readonly what: string;
-  readonly unauthenticated: ErrorCode;
-  readonly forbidden: ErrorCode;
+  /** The 401 (no bearer token) and the 403 (a wrong one): fixed answers that never echo what was sent. */
+  readonly unauthenticated: SwitchyardError;
+  readonly forbidden: SwitchyardError;
 }
 
 /**
@@ -27,12 +25,12 @@ export function checkBearer(req: IncomingMessage, res: ServerResponse, guard: Be
   const header = req.headers.authorization;
   const given = header?.startsWith('Bearer ') === true ? header.slice(7).trim() : '';
   if (given === '') {
-    sendProblem(res, new SwitchyardError(guard.unauthenticated, `send the ${guard.what} token as \`Authorization: Bearer <token>\``, { status: 401 }), {}, { 'www-authenticate': `Bearer realm="${guard.realm}"` });
+    sendProblem(res, guard.unauthenticated, {}, { 'www-authenticate': `Bearer realm="${guard.realm}"` });
     return false;
   }
   if (!tokensEqual(given, guard.token)) {
     attempts.failed(req, guard.surface);
-    sendProblem(res, new SwitchyardError(guard.forbidden, `the ${guard.what} token is not valid`, { status: 403 }));
+    sendProblem(res, guard.forbidden);
     return false;
   }
   attempts.succeeded(req, guard.surface);

@@ -22,7 +22,12 @@ export interface MetricsEndpointOptions {
   readonly attempts: CredentialAttempts;
 }
 
-const METRICS_GUARD = { surface: 'metrics', realm: 'switchyard-metrics', what: 'metrics', unauthenticated: 'SWITCHYARD_METRICS_UNAUTHENTICATED', forbidden: 'SWITCHYARD_METRICS_FORBIDDEN' } as const;
+const METRICS_GUARD = {
+  surface: 'metrics',
+  realm: 'switchyard-metrics',
+  unauthenticated: new SwitchyardError('SWITCHYARD_METRICS_UNAUTHENTICATED', 'send the metrics token as `Authorization: Bearer <token>`', { status: 401 }),
+  forbidden: new SwitchyardError('SWITCHYARD_METRICS_FORBIDDEN', 'the metrics token is not valid', { status: 403 }),
+} as const;
 
 /** Prometheus text at /_switchyard/metrics; false when the request is for another path. */
 export function answerMetrics(req: IncomingMessage, res: ServerResponse, options: MetricsEndpointOptions): boolean {

@@ -26,6 +26,8 @@ export const ENVIRONMENT: readonly { readonly group: string; readonly variables:
       { name: 'SWITCHYARD_VIEWER_TOKEN', meaning: 'read-only token for the admin API and the dashboard at /_switchyard/ui/ (16+ characters)', default: 'unset: no viewers' },
       { name: 'SWITCHYARD_METRICS', meaning: 'off, or prometheus: Prometheus text at /_switchyard/metrics', default: 'off' },
       { name: 'SWITCHYARD_METRICS_TOKEN', meaning: 'bearer token a scraper must send for the metrics (16+ characters)', default: 'unset: metrics open' },
+      { name: 'SWITCHYARD_HEADERS_TIMEOUT_MS', meaning: 'a client must send its request line and headers within this (then 408, connection closed)', default: '10000' },
+      { name: 'SWITCHYARD_REQUEST_TIMEOUT_MS', meaning: 'a client must send its whole request, body included, within this (then 408)', default: '120000' },
     ],
   },
   {

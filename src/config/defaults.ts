@@ -85,6 +85,9 @@ export const SETTINGS_DEFAULTS: Settings = Object.freeze({
   exposeDecisionHeaders: true,
   stickiness: DEFAULT_STICKINESS,
   trustForwardedHeaders: false,
+  // No limit unless configured: a limit buffers bodies in memory (server/request-guard.ts), which
+  // is a choice per route (the legacy app's own limit), not a default for every upload.
+  maxBodyBytes: null,
   cache: CACHE_SETTINGS_DEFAULTS,
   shadow: SHADOW_SETTINGS_DEFAULTS,
   canary: CANARY_SETTINGS_DEFAULTS,
@@ -129,4 +132,31 @@ export const AUTH_FAILURE_DEFAULTS = Object.freeze({
   windowMs: 60_000,
   blockMs: 300_000,
   maxClients: 10_000,
+});
+
+/**
+ * What every request meets before routing (server/request-guard.ts). Header lines as Apache and
+ * gunicorn count them (100 each); the request target at nginx's 8 KiB buffer — gunicorn refuses
+ * longer lines than 4094 bytes itself, with a bare 400 that also closes the upstream connection.
+ */
+export const REQUEST_LIMITS = Object.freeze({
+  maxHeaderCount: 100,
+  maxTargetBytes: 8192,
+  // Bodies of routes without maxBodyBytes: this much is held (whole, when it is all) before a side sees any.
+  bodyHoldBytes: 64 * 1024,
+});
+
+/**
+ * The CLI's HTTP server (server/http-server.ts). A client has `headersTimeoutMs` to send its
+ * request line and headers and `requestTimeoutMs` for the whole request, body included (then 408
+ * and the connection is closed); Node checks every `connectionsCheckingIntervalMs`. Idle
+ * keep-alive connections stay `keepAliveTimeoutMs`, longer than common load balancers' idle
+ * timeouts (60 s) so that they, not Switchyard, close them. Headers are limited to Node's 16 KiB.
+ */
+export const HTTP_SERVER_DEFAULTS = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 65_000,
+  connectionsCheckingIntervalMs: 1_000,
+  maxHeaderBytes: 16 * 1024,
 });

@@ -1,6 +1,6 @@
 import { ConfigError, type ConfigIssue } from '../errors/switchyard-error.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../logging/logger.js';
-import { DEFAULT_FLAGS_DIR, DEFAULT_HOST, DEFAULT_PORT, MIN_TOKEN_LENGTH } from './defaults.js';
+import { DEFAULT_FLAGS_DIR, DEFAULT_HOST, DEFAULT_PORT, HTTP_SERVER_DEFAULTS, MIN_TOKEN_LENGTH } from './defaults.js';
 
 /** Process-level options: from the environment, overridable on the command line. */
 export interface ServiceOptions {
@@ -22,6 +22,9 @@ export interface ServiceOptions {
   readonly prometheusMetrics: boolean;
   /** SWITCHYARD_METRICS_TOKEN: bearer token the scraper must send; null: the endpoint is open. */
   readonly metricsToken: string | null;
+  /** SWITCHYARD_HEADERS_TIMEOUT_MS / SWITCHYARD_REQUEST_TIMEOUT_MS: how long a client may take to send its headers / whole request. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
 }
 
 /** Values of SWITCHYARD_METRICS: `off` (default) or `prometheus`. */
@@ -65,6 +68,8 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
   fromEnv('logFormat', 'SWITCHYARD_LOG_FORMAT');
   fromEnv('prometheusMetrics', 'SWITCHYARD_METRICS');
   fromEnv('metricsToken', 'SWITCHYARD_METRICS_TOKEN');
+  fromEnv('headersTimeoutMs', 'SWITCHYARD_HEADERS_TIMEOUT_MS');
+  fromEnv('requestTimeoutMs', 'SWITCHYARD_REQUEST_TIMEOUT_MS');
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -106,6 +111,19 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
     return fallback;
   }
 
+  const millis = (key: keyof ServiceOptions, fallback: number): number => {
+    const v = raw[key]?.value;
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (Number.isInteger(n) && n >= 100 && n <= 3_600_000) return n;
+    issue(key, `must be a whole number of milliseconds from 100 to 3600000 (got ${JSON.stringify(v)})`);
+    return fallback;
+  };
+  const headersTimeoutMs = millis('headersTimeoutMs', HTTP_SERVER_DEFAULTS.headersTimeoutMs);
+  const requestTimeoutMs = millis('requestTimeoutMs', HTTP_SERVER_DEFAULTS.requestTimeoutMs);
+  // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+  if (headersTimeoutMs > requestTimeoutMs) issue('headersTimeoutMs', `must not exceed the request timeout (${requestTimeoutMs} ms)`);
+
   let port = DEFAULT_PORT;
   if (raw['port']) {
     port = Number(raw['port'].value);
@@ -135,6 +153,8 @@ export function readServiceOptions(env: NodeJS.ProcessEnv, argv: readonly string
     logFormat,
     prometheusMetrics: metrics === 'prometheus',
     metricsToken,
+    headersTimeoutMs,
+    requestTimeoutMs,
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(options);

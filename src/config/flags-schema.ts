@@ -1,4 +1,4 @@
-import { CANARY_POLICY_DEFAULTS as CANARY, CANARY_SETTINGS_DEFAULTS, CANARY_WEBHOOK_DEFAULTS, CACHE_SETTINGS_DEFAULTS, ROUTE_CACHE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SHADOW_SETTINGS_DEFAULTS, UPSTREAM_DEFAULTS } from './defaults.js';
+import { CANARY_POLICY_DEFAULTS as CANARY, CANARY_SETTINGS_DEFAULTS, CANARY_WEBHOOK_DEFAULTS, CACHE_SETTINGS_DEFAULTS, ROUTE_CACHE_DEFAULTS, ROUTE_SHADOW_DEFAULTS, SETTINGS_DEFAULTS, SHADOW_SETTINGS_DEFAULTS, UPSTREAM_DEFAULTS } from './defaults.js';
 
 /**
  * JSON Schema (draft-07, the dialect editors' YAML plugins understand best) for files in `flags/`.
@@ -183,6 +183,9 @@ const settingsCanary = {
   },
 } as const;
 
+/** Request bodies are held in memory up to the limit (see server/request-guard.ts), hence the cap. */
+const maxBodyBytes = { type: ['integer', 'null'], minimum: 0, maximum: 1024 * 1024 * 1024 } as const;
+
 const settingsShadow = {
   type: 'object',
   additionalProperties: false,
@@ -292,6 +295,7 @@ export const FLAGS_SCHEMA = {
               notes: { type: 'string' },
             },
           },
+          maxBodyBytes: { ...maxBodyBytes, description: 'Largest request body this route accepts (bytes): larger → 413 before either side sees any of it; bodies are buffered in memory up to this before they are sent on. null: no limit (streamed). Default: settings.maxBodyBytes.' },
           cache: routeCache,
           shadow: routeShadow,
           canary: ROUTE_CANARY_SCHEMA,
@@ -305,6 +309,7 @@ export const FLAGS_SCHEMA = {
         exposeDecisionHeaders: { type: 'boolean', default: true },
         stickiness,
         trustForwardedHeaders: { type: 'boolean', default: false },
+        maxBodyBytes: { ...maxBodyBytes, default: SETTINGS_DEFAULTS.maxBodyBytes, description: "Every route's maxBodyBytes unless it sets its own; null: no limit." },
         cache: settingsCache,
         shadow: settingsShadow,
         canary: settingsCanary,

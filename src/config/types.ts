@@ -59,6 +59,8 @@ export interface RouteConfig {
   readonly flag: string;
   readonly rollout: RolloutConfig;
   readonly migration: MigrationInfo;
+  /** Largest request body (bytes; larger → 413 before either side sees it); null: none; absent: settings.maxBodyBytes. */
+  readonly maxBodyBytes?: number | null;
   /** Shadow traffic and diffing; absent when the route has no enabled `shadow` block. */
   readonly shadow?: RouteShadowConfig;
   /** Response cache for the legacy side; absent when the route has no enabled `cache` block. */
@@ -199,6 +201,8 @@ export interface Settings {
   readonly stickiness: readonly StickinessSource[];
   /** Trust X-Forwarded-* from the client (only behind another proxy you control). */
   readonly trustForwardedHeaders: boolean;
+  /** Largest request body of a route that sets none (bytes); null: no limit. */
+  readonly maxBodyBytes: number | null;
   readonly cache: CacheSettings;
   readonly shadow: ShadowSettings;
   readonly canary: CanarySettings;

@@ -41,6 +41,7 @@ interface RawRoute {
   flag?: string;
   rollout?: { percentage: number; groupId?: string; stickiness?: StickinessSource[] };
   migration?: RouteConfig['migration'];
+  maxBodyBytes?: number | null;
   cache?: Partial<RouteCacheConfig> & { enabled?: boolean };
   shadow?: Partial<RouteShadowConfig> & { enabled?: boolean };
   canary?: RawCanary;
@@ -262,6 +263,7 @@ function buildRoute(r: RawRoute, index: number, file: string, refs: References, 
       stickiness: r.rollout?.stickiness ?? [],
     },
     migration: r.migration ?? {},
+    ...(r.maxBodyBytes === undefined ? {} : { maxBodyBytes: r.maxBodyBytes }),
     ...(cache === null ? {} : { cache }),
     ...(shadow === null ? {} : { shadow }),
     ...(canary === null ? {} : { canary }),

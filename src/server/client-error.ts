@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PROBLEM_CONTENT_TYPE, problemBody, problemTitle } from '../errors/problem.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
@@ -31,18 +32,37 @@ function problemFor(error: ParserError): SwitchyardError {
 export function createClientErrorHandler(logger: Logger): (error: Error, socket: Duplex) => void {
   return (error, socket) => {
     const parserError = error as ParserError;
+    const current = (socket as ParsedSocket)._httpMessage;
     // A reset connection has no one to answer; a response already under way cannot be replaced.
-    const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
-    if (parserError.code === 'ECONNRESET' || !socket.writable || busy) {
+    if (parserError.code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
       socket.destroy();
       return;
     }
     const problem = problemFor(parserError);
     logger.debug('malformed request refused', { code: parserError.code, status: problem.status });
-    const body = problemBody(problem);
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${problemTitle(problem.status)}\r\n` +
-        `content-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
-    );
+    // The bad bytes came after complete, pipelined requests whose answers are still to be written:
+    // answering now would put this 400 where the client expects the first of those.
+    if (current !== null && current !== undefined && current.req?.complete === true) return afterPendingAnswers(socket, () => answer(socket, problem));
+    answer(socket, problem);
   };
+}
+
+/** What Node keeps on a server socket: the response being written (the next pipelined one follows it). */
+type ParsedSocket = Duplex & { _httpMessage?: (ServerResponse & { req?: { complete?: boolean } }) | null };
+
+function answer(socket: Duplex, problem: SwitchyardError): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = problemBody(problem);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problemTitle(problem.status)}\r\n` +
+      `content-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Runs `then` once every response queued on the socket has been written (each finish hands the socket to the next). */
+function afterPendingAnswers(socket: Duplex, then: () => void): void {
+  const current = (socket as ParsedSocket)._httpMessage;
+  if (current === null || current === undefined) return then();
+  if (socket.destroyed) return;
+  current.once('finish', () => setImmediate(() => afterPendingAnswers(socket, then)));
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { handlers } from '../../examples/new-handlers.js';
 import { AUTH_FAILURE_DEFAULTS } from '../../src/config/defaults.js';
-import { rawRequest } from '../support/http-client.js';
+import { exchange } from '../support/raw-http.js';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
 
@@ -148,7 +148,7 @@ async function answersFor(l: Listening, headers: string): Promise<Map<string, st
   for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']) {
     for (const path of [...EXISTING, ...MISSING]) {
       const body = method === 'PUT' || method === 'POST' ? 'content-type: application/json\r\ncontent-length: 11\r\n\r\n{"on":true}' : '\r\n';
-      const answer = (await rawRequest(l.url, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}${body}`)).replace(/\r\ndate: [^\r]*/i, '');
+      const answer = (await exchange(l.url, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}${body}`)).text.replace(/\r\ndate: [^\r]*/i, '');
       // HEAD has no body: compare it with the other HEADs.
       const key = `${method === 'HEAD' ? 'HEAD ' : ''}${answer}`;
       answers.set(key, [...(answers.get(key) ?? []), `${method} ${path}`]);

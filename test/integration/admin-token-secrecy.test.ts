@@ -10,7 +10,8 @@ assert.ok(telemetry);
 
 const { handlers } = await import('../../examples/new-handlers.js');
 const { startFlask } = await import('../support/legacy-apps.js');
-const { rawRequest, request } = await import('../support/http-client.js');
+const { request } = await import('../support/http-client.js');
+const { exchange } = await import('../support/raw-http.js');
 const { captureLogger, flagsText, listen } = await import('../support/switchyard-harness.js');
 
 // Letters no hex id, header name or message contains, so any eight of them in a row are a leak.
@@ -92,8 +93,8 @@ routes:
       assert.equal(await call('/nowhere', force('new', OVERRIDE)), 404);
       for (let i = 0; i < 12; i++) assert.ok([200, 429].includes(await call('/flask/catalog', force('new', GUESS))));
       // Requests Node cannot parse, with the tokens in their headers.
-      said.push(await rawRequest(l.url, `GET /flask/hello HTTP/1.1\r\nHost: x\r\nX-Switchyard-Override-Token: ${OVERRIDE}\r\nAuthorization: Bearer ${ADMIN}\r\nBad Header: ${GUESS}\r\n\r\n`));
-      said.push(await rawRequest(l.url, `GET /flask/hello HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`));
+      said.push((await exchange(l.url, `GET /flask/hello HTTP/1.1\r\nHost: x\r\nX-Switchyard-Override-Token: ${OVERRIDE}\r\nAuthorization: Bearer ${ADMIN}\r\nBad Header: ${GUESS}\r\n\r\n`)).text);
+      said.push((await exchange(l.url, `GET /flask/hello HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`)).text);
 
       // Wait for the shadow comparisons to be recorded, then read the samples as an operator would.
       const deadline = Date.now() + 5_000;

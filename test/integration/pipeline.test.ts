@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
+import { REQUEST_LIMITS } from '../../src/config/defaults.js';
 import type { RequestObserver, ResponseOutcome, RoutedRequest } from '../../src/pipeline/routed-request.js';
 import { MemoryShadowStore } from '../../src/shadow/shadow-store.js';
 import { request } from '../support/http-client.js';
@@ -124,22 +125,24 @@ describe('request pipeline', () => {
     const versionBefore = sy.switchyard.config.version;
     ran.length = 0;
     const { port } = new URL(sy.url);
-    // The shadow call waits for the request body to end: the reload happens in between.
-    const body = JSON.stringify({ part: 'one', more: 'two' });
+    // The shadow call waits for the request body to end: the reload happens in between. The body
+    // is longer than what Switchyard holds before routing (REQUEST_LIMITS.bodyHoldBytes), so the
+    // request is routed while its end is still to come.
+    const body = JSON.stringify({ part: 'one', more: 'two', padding: 'x'.repeat(REQUEST_LIMITS.bodyHoldBytes) });
     const reply = new Promise<number>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       });
       req.on('error', reject);
-      req.write(body.slice(0, 10));
+      req.write(body.slice(0, REQUEST_LIMITS.bodyHoldBytes + 10));
       void (async () => {
         await until(() => first.routed.some((r) => r.route.name === 'echoed' && r.config.version === versionBefore), 'routing');
         await writeFile(path.join(dir, 'routes.yaml'), flags('v2'));
         const outcome = await sy.switchyard.reload();
         assert.ok(outcome.ok && outcome.changed, JSON.stringify(outcome));
         assert.notEqual(sy.switchyard.config.version, versionBefore);
-        req.end(body.slice(10));
+        req.end(body.slice(REQUEST_LIMITS.bodyHoldBytes + 10));
       })().catch(reject);
     });
     assert.equal(await reply, 200);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import type { JsonResult } from './legacy-apps.js';
 
 export interface Reply {
@@ -34,16 +33,3 @@ export function request(base: string, path: string, options: RequestOptions = {}
 }
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/** Bytes written exactly as given on a fresh socket (what no client library would send); resolves with everything read until the server closes. */
-export function rawRequest(base: string, bytes: string): Promise<string> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(bytes, 'latin1'));
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (c: string) => (text += c));
-    socket.on('end', () => resolve(text));
-    socket.on('error', reject);
-  });
-}

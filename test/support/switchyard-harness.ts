@@ -1,7 +1,8 @@
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSwitchyard, type Switchyard, type SwitchyardOptions } from '../../src/app.js';
 import type { Logger } from '../../src/logging/logger.js';
+import { createHttpServer, type HttpServerTimeouts } from '../../src/server/http-server.js';
 
 /** A logger that keeps every line, so tests can assert what operators would read. */
 export function captureLogger(): Logger & { lines: string[] } {
@@ -19,14 +20,17 @@ export interface Listening {
 }
 
 /**
- * Runs Switchyard on a real loopback port (for concurrency tests that supertest cannot express):
- * `switchyard.handler` (what the CLI serves, node:http dispatch) or `switchyard.app` (the Express
- * path, http-proxy-middleware dispatch), which must behave alike.
+ * Runs Switchyard on a real loopback port (for concurrency tests that supertest cannot express),
+ * on the CLI's server (its timeouts, 100-continue and parser-error handling): `switchyard.handler`
+ * (what the CLI serves, node:http dispatch) or `switchyard.app` (the Express path,
+ * http-proxy-middleware dispatch), which must behave alike.
  */
-export async function listen(options: SwitchyardOptions, via: 'handler' | 'app' = 'handler'): Promise<Listening> {
+export async function listen(options: SwitchyardOptions, via: 'handler' | 'app' = 'handler', timeouts?: HttpServerTimeouts): Promise<Listening> {
   const switchyard = await createSwitchyard({ watch: false, ...options });
-  const server = http.createServer(via === 'handler' ? switchyard.handler : switchyard.app);
-  server.on('clientError', switchyard.clientError); // as the CLI does
+  const request = via === 'handler' ? switchyard.handler : switchyard.app;
+  // The Express path gets `100 Continue` at once, as a plain Node server would send it.
+  const checkContinue = via === 'handler' ? switchyard.checkContinue : (req: IncomingMessage, res: ServerResponse) => (res.writeContinue(), request(req, res));
+  const server = createHttpServer({ request, checkContinue, clientError: switchyard.clientError }, timeouts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -30,6 +30,15 @@ describe('flags validation: every class of error names file, field (and line) an
   it('wrong type', () => expectProblem({ 'a.yaml': 'upstreams:\n  flask: { url: "http://x", maxInFlight: "four" }\n' }, /^a\.yaml:2: upstreams\.flask\.maxInFlight: must be integer/));
   it('out of range percentage', () => expectProblem({ 'a.yaml': `${UPSTREAMS}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n    new: { handler: hello }\n    mode: rollout\n    rollout: { percentage: 101 }\n` }, /routes\[0\]\.rollout\.percentage: must be <= 100/));
   it('bad enum lists the allowed values', () => expectProblem({ 'a.yaml': `${UPSTREAMS}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n    mode: canary\n` }, /routes\[0\]\.mode: must be one of "legacy", "new", "rollout"/));
+  it('maxBodyBytes: a negative or fractional size, or one past 1 GiB, names the field', () => {
+    expectProblem({ 'a.yaml': `${UPSTREAMS}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n    maxBodyBytes: -1\n` }, /^a\.yaml:7: routes\[0\]\.maxBodyBytes: must be >= 0/);
+    expectProblem({ 'a.yaml': `${UPSTREAMS}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n    maxBodyBytes: 1.5\n` }, /routes\[0\]\.maxBodyBytes: must be integer/);
+    expectProblem({ 'a.yaml': 'settings:\n  maxBodyBytes: 2000000000\n' }, /^a\.yaml:2: settings\.maxBodyBytes: must be <= 1073741824/);
+    const ok = compileFlags([{ file: 'a.yaml', text: `${UPSTREAMS}routes:\n  - name: a\n    path: /a\n    legacy: { upstream: flask }\n    maxBodyBytes: 1024\n  - name: b\n    path: /b\n    legacy: { upstream: flask }\n    maxBodyBytes: null\n  - name: c\n    path: /c\n    legacy: { upstream: flask }\n` }], { handlerNames });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.config.routes.map((r) => r.maxBodyBytes), [1024, null, undefined]);
+    assert.equal(ok.config.settings.maxBodyBytes, null, 'no limit unless configured');
+  });
   it('bad url', () => expectProblem({ 'a.yaml': 'upstreams:\n  flask: { url: "ftp://x" }\n' }, /upstreams\.flask\.url: must match pattern .*http or https/));
   it('upstream URLs that parse badly, carry a query or credentials', () => {
     for (const [url, reason] of [
@@ -129,8 +138,14 @@ describe('flags validation: every class of error names file, field (and line) an
 describe('service options from env and CLI', () => {
   it('reads defaults', () => {
     const o = readServiceOptions({});
-    assert.deepEqual({ ...o }, { flagsDir: 'flags', port: 8080, host: '0.0.0.0', useLegacy: false, overrideToken: null, adminToken: null, viewerToken: null, handlersModule: null, watch: true, logLevel: 'info', logFormat: 'text', prometheusMetrics: false, metricsToken: null });
+    assert.deepEqual({ ...o }, { flagsDir: 'flags', port: 8080, host: '0.0.0.0', useLegacy: false, overrideToken: null, adminToken: null, handlersModule: null, watch: true, logLevel: 'info', logFormat: 'text', prometheusMetrics: false, metricsToken: null, viewerToken: null, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 });
     assert.ok(Object.isFrozen(o));
+  });
+  it('the client timeouts: whole milliseconds from 100 to an hour, the headers one within the request one', () => {
+    const o = readServiceOptions({ SWITCHYARD_HEADERS_TIMEOUT_MS: '2000', SWITCHYARD_REQUEST_TIMEOUT_MS: '5000' });
+    assert.deepEqual([o.headersTimeoutMs, o.requestTimeoutMs], [2000, 5000]);
+    assert.throws(() => readServiceOptions({ SWITCHYARD_HEADERS_TIMEOUT_MS: '10s' }), (e: unknown) => e instanceof ConfigError && /<env>: SWITCHYARD_HEADERS_TIMEOUT_MS: must be a whole number of milliseconds/.test(e.message));
+    assert.throws(() => readServiceOptions({ SWITCHYARD_HEADERS_TIMEOUT_MS: '9000', SWITCHYARD_REQUEST_TIMEOUT_MS: '5000' }), (e: unknown) => e instanceof ConfigError && /SWITCHYARD_HEADERS_TIMEOUT_MS: must not exceed the request timeout \(5000 ms\)/.test(e.message));
   });
   it('USE_LEGACY accepts true/false/1/0 and refuses anything else, naming the variable', () => {
     assert.equal(readServiceOptions({ USE_LEGACY: 'TRUE' }).useLegacy, true);
