@@ -9,6 +9,7 @@ interface Shape {
 
 const SHAPES: readonly Shape[] = [
   { weight: 3, path: (user) => `/flask/users/${user}` }, // the sticky rollout
+  { weight: 3, path: (user) => `/v2/users/${user}` }, // the autopilot's route
   { weight: 2, path: () => '/flask/hello' }, // migrated
   { weight: 2, path: () => '/flask/catalog' }, // shadowed
   { weight: 1, path: (user) => `/flask/report?region=${['eu', 'us', 'apac'][user % 3]}` }, // cached (the bare /flask/report is left for you)

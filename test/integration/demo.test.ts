@@ -98,6 +98,17 @@ describe('npm run demo', () => {
         }, 20_000),
         JSON.stringify(verdicts),
       );
+      // The autopilot started its run on /v2/users/:id by itself (autoStart) and it is in progress.
+      let run: { status?: string; stage?: { kind: string } } = {};
+      assert.ok(
+        await eventually(async () => {
+          const res = await fetch(`${base}/_switchyard/canary/accounts`, { headers: auth });
+          run = res.ok ? ((await res.json()) as typeof run) : {};
+          return run.status === 'running';
+        }, 20_000),
+        JSON.stringify(run),
+      );
+      assert.equal((await fetch(`${base}/v2/users/7`)).status, 200);
       assert.equal(verdicts['/items/*/updated_at'], 'noise');
       // The traffic generator moves the counters without us (nobody else calls Django here).
       assert.ok(await eventually(async () => (sampleValue(parsePrometheusText(await (await fetch(`${base}/_switchyard/metrics`)).text()), 'switchyard_decisions_total', { route: 'django-app', side: 'legacy' }) ?? 0) > 0, 15_000));
