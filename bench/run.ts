@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { findPython, freePort, startFlask, type LegacyServer } from '../test/support/legacy-apps.js';
 import { startRedis } from '../test/support/redis-server.js';
 import { openLoop } from './open-loop.js';
+import { canaryEvaluationReport } from './canary-evaluation.js';
 
 const WRK = '/usr/bin/wrk';
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -627,6 +628,8 @@ async function main(): Promise<void> {
     table(results),
     '',
     goalsTable(results),
+    '',
+    canaryEvaluationReport(),
     '',
     `Load average before the run: ${loadBefore}; after: ${loadavg().map((l) => l.toFixed(2)).join(', ')} (other processes on this host share the CPUs: compare rows within one run).`,
     `Machine: ${availableParallelism()} CPUs (nproc), Node ${process.version}, ${process.platform}/${process.arch}; everything on loopback, one run per scenario.`,
