@@ -12,6 +12,7 @@ const SHAPES: readonly Shape[] = [
   { weight: 3, path: (user) => `/v2/users/${user}` }, // the autopilot's route
   { weight: 2, path: () => '/flask/hello' }, // migrated
   { weight: 2, path: () => '/flask/catalog' }, // shadowed
+  { weight: 3, path: (user) => `/flask/slow?ms=${(user % 4) * 5}` }, // the autopilot's route
   { weight: 1, path: (user) => `/flask/report?region=${['eu', 'us', 'apac'][user % 3]}` }, // cached (the bare /flask/report is left for you)
   { weight: 1, path: () => '/flask/whoami' },
   { weight: 1, path: () => '/django/whoami/' },

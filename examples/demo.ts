@@ -117,6 +117,7 @@ Try:
   curl -i ${base}/v2/users/7                           # the autopilot moves this route to new, step by step (dashboard: Autopilot)
   curl -s ${auth} ${base}/_switchyard/shadow/catalog     # /price differs (a real bug), timestamps are noise
   curl -s ${auth} ${base}/_switchyard/flags              # every route's mode, percentage and where it comes from
+  curl -s ${auth} ${base}/_switchyard/canary/slow        # the autopilot moving /flask/slow: stage, gates, verdicts, events
   curl -s -X PUT ${auth} -H 'content-type: application/json' -d '{"percentage":50,"reason":"canary step"}' ${base}/_switchyard/flags/routes/users
   curl -s ${auth} ${base}/_switchyard/cache              # cache counts per route
   curl -s ${base}/_switchyard/metrics                    # Prometheus text (no token)

@@ -53,6 +53,22 @@ export const handlers: Record<string, NewHandler> = {
     });
   },
 
+  /**
+   * Flask: GET /slow?ms=N sleeps N ms (0–120000) and answers {"slept_ms": N}; a bad ms is a 400
+   * {"error", "status"}. The demo's autopilot route: a faithful port, so the run goes on by itself.
+   */
+  slow: async (req, res) => {
+    const raw = req.query['ms'];
+    const text = typeof raw === 'string' ? raw : '';
+    const ms = text === '' ? 0 : /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isInteger(ms) || ms < 0 || ms > 120_000) {
+      res.status(400).json({ error: 'ms must be an integer between 0 and 120000', status: 400 });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    res.json({ slept_ms: ms });
+  },
+
   /** Brand-new endpoint with no legacy counterpart. */
   health: (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

@@ -110,6 +110,19 @@ describe('npm run demo', () => {
       );
       assert.equal((await fetch(`${base}/v2/users/7`)).status, 200);
       assert.equal(verdicts['/items/*/updated_at'], 'noise');
+      // The autopilot: a run on /flask/slow started by itself and is in progress, shadow first.
+      let canary: { status?: string; stage?: { kind: string }; evaluations?: { explanation: string }[] } = {};
+      assert.ok(
+        await eventually(async () => {
+          const res = await fetch(`${base}/_switchyard/canary/slow`, { headers: auth });
+          canary = res.status === 200 ? ((await res.json()) as typeof canary) : {};
+          return canary.status === 'running' && (canary.evaluations?.length ?? 0) > 0;
+        }, 20_000),
+        JSON.stringify(canary),
+      );
+      assert.equal(canary.stage?.kind, 'shadow');
+      assert.match(canary.evaluations?.at(-1)?.explanation ?? '', /^held at the shadow stage: /);
+      assert.ok(out.includes(`${base}/_switchyard/canary/slow`));
       // The traffic generator moves the counters without us (nobody else calls Django here).
       assert.ok(await eventually(async () => (sampleValue(parsePrometheusText(await (await fetch(`${base}/_switchyard/metrics`)).text()), 'switchyard_decisions_total', { route: 'django-app', side: 'legacy' }) ?? 0) > 0, 15_000));
     } finally {
