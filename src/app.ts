@@ -323,6 +323,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       const stops = [flagEngine.store.onChange(listener), ignoreRules.store.onChange(listener)];
       return () => stops.forEach((stop) => stop());
     },
+    draining: () => readiness.state === 'draining',
   });
   const adminApi = createAdminApi({ adminToken, viewerToken, sessions }, [
     routesSection({

@@ -6,6 +6,8 @@ export interface EventsView {
   snapshot(): Record<string, unknown>;
   /** Subscribes to changes worth telling at once (flags, rules); returns the unsubscribe. */
   onChange(listener: () => void): () => void;
+  /** True once the process drains: streams end (the page reconnects, to another instance). */
+  draining(): boolean;
 }
 
 export interface EventsSection extends AdminSection {
@@ -16,7 +18,9 @@ export interface EventsSection extends AdminSection {
 /**
  * GET /_switchyard/events — Server-Sent Events for the dashboard and scripts: an `update` event
  * with the snapshot at once, on every change, and every `everyMs` (a heartbeat that also moves
- * the charts). `retry:` tells EventSource to reconnect after 2 s when the stream breaks.
+ * the charts). `retry:` tells EventSource to reconnect after 2 s when the stream breaks. A
+ * draining process ends its streams at the next beat, so an open dashboard never holds up a
+ * graceful stop (the server's close waits for every connection).
  */
 export function eventsSection(view: EventsView, everyMs = 2000): EventsSection {
   const router = express.Router();
@@ -27,12 +31,16 @@ export function eventsSection(view: EventsView, everyMs = 2000): EventsSection {
     let id = 0;
     const send = (): void => {
       if (res.writableEnded) return;
+      if (view.draining()) {
+        stop();
+        res.end();
+        return;
+      }
       res.write(`id: ${++id}\nevent: update\ndata: ${JSON.stringify({ at: new Date().toISOString(), ...view.snapshot() })}\n\n`);
     };
     res.write('retry: 2000\n\n');
-    send();
-    const timer = setInterval(send, everyMs);
-    const unsubscribe = view.onChange(send);
+    let timer: NodeJS.Timeout | undefined;
+    let unsubscribe = (): void => {};
     const stop = (): void => {
       clearInterval(timer);
       unsubscribe();
@@ -40,6 +48,10 @@ export function eventsSection(view: EventsView, everyMs = 2000): EventsSection {
     };
     open.set(res, stop);
     req.on('close', stop);
+    send();
+    if (res.writableEnded) return;
+    timer = setInterval(send, everyMs);
+    unsubscribe = view.onChange(send);
   });
   return {
     name: 'events',

@@ -166,6 +166,9 @@ describe('dashboard sign-in, sessions, CSRF and the viewer token (over HTTP)', (
       await agent.put('/_switchyard/flags/kill-switch').set('x-csrf-token', body.csrfToken).send({ on: true, reason: 'sse' });
       await read(/"killSwitch":true/);
       await agent.put('/_switchyard/flags/kill-switch').set('x-csrf-token', body.csrfToken).send({ on: false, reason: 'sse' });
+      // A draining process ends its streams (the page reconnects elsewhere), so a stop is not held up.
+      sy.readiness.markDraining();
+      while (!(await reader.read()).done);
     } finally {
       controller.abort();
       server.closeAllConnections();
