@@ -39,19 +39,19 @@ export function eventsSection(view: EventsView, everyMs = 2000): EventsSection {
       res.write(`id: ${++id}\nevent: update\ndata: ${JSON.stringify({ at: new Date().toISOString(), ...view.snapshot() })}\n\n`);
     };
     res.write('retry: 2000\n\n');
-    let timer: NodeJS.Timeout | undefined;
-    let unsubscribe = (): void => {};
+    // Filled in once the first beat went out (a draining process ends the stream at it).
+    const beat: { timer?: NodeJS.Timeout; unsubscribe?: () => void } = {};
     const stop = (): void => {
-      clearInterval(timer);
-      unsubscribe();
+      clearInterval(beat.timer);
+      beat.unsubscribe?.();
       open.delete(res);
     };
     open.set(res, stop);
     req.on('close', stop);
     send();
     if (res.writableEnded) return;
-    timer = setInterval(send, everyMs);
-    unsubscribe = view.onChange(send);
+    beat.timer = setInterval(send, everyMs);
+    beat.unsubscribe = view.onChange(send);
   });
   return {
     name: 'events',
