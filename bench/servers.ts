@@ -77,11 +77,17 @@ const cachedMount = `
  * The Node limits: the least a keep-alive proxy and a JSON server can do on node:http — what
  * Switchyard's own rows are compared with.
  */
-function bareProxy(flaskUrl: string): RequestListener {
+function bareProxy(flaskUrl: string, forwarded: boolean): RequestListener {
   const url = new URL(flaskUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   return (req, res) => {
-    const upstream = http.request({ agent, hostname: url.hostname, port: url.port, method: req.method, path: req.url, headers: { ...req.headers, host: url.host } }, (response) => {
+    // With `forwarded`, the headers every real proxy adds (and Switchyard sends): the backend's
+    // ProxyFix then does the same work per request as behind Switchyard.
+    const path = forwarded ? (req.url ?? '/').replace(/^\/flask/, '') || '/' : req.url;
+    const headers = forwarded
+      ? { ...req.headers, host: url.host, 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-proto': 'http', 'x-forwarded-host': req.headers.host ?? '', 'x-forwarded-prefix': '/flask' }
+      : { ...req.headers, host: url.host };
+    const upstream = http.request({ agent, hostname: url.hostname, port: url.port, method: req.method, path, headers }, (response) => {
       res.writeHead(response.statusCode ?? 502, response.headers);
       response.pipe(res);
     });
@@ -97,7 +103,8 @@ const bareJson: RequestListener = (_req, res) => {
 };
 
 const modes: Record<string, (flaskUrl: string) => Promise<RequestListener>> = {
-  'bare-proxy': (flaskUrl) => Promise.resolve(bareProxy(flaskUrl)),
+  'bare-proxy': (flaskUrl) => Promise.resolve(bareProxy(flaskUrl, false)),
+  'bare-proxy-forwarded': (flaskUrl) => Promise.resolve(bareProxy(flaskUrl, true)),
   'bare-json': () => Promise.resolve(bareJson),
   express: () => {
     const app = express();
