@@ -161,6 +161,13 @@ const scenarios: readonly Scenario[] = [
     expect: { body: 'Hello from Flask!', backend: 'legacy' },
   },
   {
+    name: 'Switchyard legacy route via switchyard.app (Express + http-proxy-middleware) → gunicorn gthread',
+    baseline: 'direct gunicorn gthread (keep-alive)',
+    start: ({ flaskThreaded }) => startServer('switchyard-legacy-express', [flaskThreaded.url]),
+    path: '/flask/hello',
+    expect: { body: 'Hello from Flask!', backend: 'legacy' },
+  },
+  {
     name: 'bare node:http keep-alive proxy → gunicorn gthread',
     baseline: 'direct gunicorn gthread (keep-alive)',
     start: ({ flaskThreaded }) => startServer('bare-proxy', [flaskThreaded.url]),

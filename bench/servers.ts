@@ -46,12 +46,13 @@ const migratedHello = `
     mode: new
 `;
 
-async function switchyard(flaskUrl: string, routes: string, handlers: Record<string, NewHandler> = {}, redisUrl: string | null = null): Promise<RequestListener> {
+async function switchyard(flaskUrl: string, routes: string, handlers: Record<string, NewHandler> = {}, redisUrl: string | null = null, serve: 'handler' | 'app' = 'handler'): Promise<RequestListener> {
   const text = `${upstreams(flaskUrl)}routes:${routes}`;
   // The admin API lets bench/run.ts read what a scenario did (e.g. how many shadows were compared).
   const adminToken = process.env['BENCH_ADMIN_TOKEN'] ?? null;
   const s = await createSwitchyard({ flags: [{ file: 'bench.yaml', text }], handlers, watch: false, logger: silentLogger, cache: { redisUrl }, adminToken });
-  return s.handler;
+  // `app` routes inside Express and proxies with http-proxy-middleware (the embeddable path).
+  return serve === 'app' ? s.app : s.handler;
 }
 
 /** The migrated route, mirroring every (or no) request to legacy and diffing the answers. */
@@ -112,6 +113,7 @@ const modes: Record<string, (flaskUrl: string) => Promise<RequestListener>> = {
     return Promise.resolve(app);
   },
   'switchyard-legacy': (flaskUrl) => switchyard(flaskUrl, legacyMount),
+  'switchyard-legacy-express': (flaskUrl) => switchyard(flaskUrl, legacyMount, {}, null, 'app'),
   'switchyard-new': (flaskUrl) => switchyard(flaskUrl, legacyMount + migratedHello, { hello }),
   'switchyard-cache-memory': (flaskUrl) => switchyard(flaskUrl, legacyMount + cachedMount),
   'switchyard-cache-redis': (flaskUrl) => switchyard(flaskUrl, legacyMount + cachedMount, {}, process.env['BENCH_REDIS_URL'] ?? null),
