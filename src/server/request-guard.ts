@@ -28,7 +28,8 @@ export interface RequestGuard {
  * with a Content-Length, the way nginx buffers request bodies) or over the limit (413). Either
  * way neither side sees any of an oversized body, and a slow upload never holds a gunicorn worker
  * while it trickles in. Without a limit the first bodyHoldBytes are held the same way, so small
- * bodies (most API calls) get the same protection and big ones stream. Refusals close the
+ * bodies (most API calls) get the same protection and big ones stream. Only routed requests'
+ * bodies are held (not the admin API's, nor an embedding app's own routes'). Refusals close the
  * connection: the rest of an unread body cannot be trusted to start the next request.
  */
 export function createRequestGuard(current: () => { readonly config: FlagsConfig; readonly table: RouteTable }): RequestGuard {
@@ -45,14 +46,16 @@ export function createRequestGuard(current: () => { readonly config: FlagsConfig
     if (refusedConnections.has(req.socket)) return;
     const refusal = headRefusal(req);
     if (refusal !== null) return refuse(req, res, refusal);
-    const limit = bodyLimitOf(req, current());
     const declared = Number(req.headers['content-length'] ?? 0);
-    const hasBody = req.headers['transfer-encoding'] !== undefined || declared > 0;
-    if (limit !== null && hasBody && declared > limit) return refuse(req, res, tooLarge(limit));
+    // Only bodies of requests a route claims are held: the admin API has its own limit, and an
+    // embedding app's own routes keep their streaming.
+    const body = req.headers['transfer-encoding'] !== undefined || declared > 0 ? bodyPolicyOf(req, current()) : null;
+    const limit = body?.limit ?? null;
+    if (limit !== null && declared > limit) return refuse(req, res, tooLarge(limit));
     if (wantsContinue) res.writeContinue();
     const earlier = inOrder.get(req.socket);
-    if (!hasBody && earlier === undefined) return proceed();
-    const turn = Promise.all([hasBody ? holdBody(req, limit) : ('complete' as const), earlier]).then(
+    if (body === null && earlier === undefined) return proceed();
+    const turn = Promise.all([body === null ? ('complete' as const) : holdBody(req, limit), earlier]).then(
       ([outcome]) =>
         new Promise<void>((done) => {
           if (outcome === 'too-large') refuse(req, res, tooLarge(limit ?? 0));
@@ -120,27 +123,17 @@ function refuse(req: IncomingMessage, res: ServerResponse, error: SwitchyardErro
   req.resume();
 }
 
-/** Snapshots with no limit anywhere skip the extra route match (most configurations). */
-const hasLimits = new WeakMap<FlagsConfig, boolean>();
-
-/** The route's `maxBodyBytes` (else settings'), null when unlimited or when no route claims the request. */
-function bodyLimitOf(req: IncomingMessage, snapshot: { readonly config: FlagsConfig; readonly table: RouteTable }): number | null {
-  const { config, table } = snapshot;
-  let any = hasLimits.get(config);
-  if (any === undefined) {
-    any = config.settings.maxBodyBytes !== null || config.routes.some((r) => typeof r.maxBodyBytes === 'number');
-    hasLimits.set(config, any);
-  }
-  if (!any) return null;
+/** The body rules of the route claiming the request (its `maxBodyBytes`, else settings'); null when none claims it. */
+function bodyPolicyOf(req: IncomingMessage, snapshot: { readonly config: FlagsConfig; readonly table: RouteTable }): { readonly limit: number | null } | null {
   const url = req.url ?? '/';
   const { path } = splitUrl(url.startsWith('/') ? url : (parseAbsoluteForm(url)?.originForm ?? url));
   const normalized = normalizeRequestPath(path);
-  // A path routing will refuse (400) never reaches a side: nothing to limit.
+  // A path routing will refuse (400) never reaches a side.
   if (!normalized.ok) return null;
-  const match = table.match(req.method ?? 'GET', normalized.path);
+  const match = snapshot.table.match(req.method ?? 'GET', normalized.path);
   if (match.kind !== 'matched') return null;
   const own = match.route.config.maxBodyBytes;
-  return own === undefined ? config.settings.maxBodyBytes : own;
+  return { limit: own === undefined ? snapshot.config.settings.maxBodyBytes : own };
 }
 
 /**
