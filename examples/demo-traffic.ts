@@ -9,7 +9,6 @@ interface Shape {
 
 const SHAPES: readonly Shape[] = [
   { weight: 3, path: (user) => `/flask/users/${user}` }, // the sticky rollout
-  { weight: 3, path: (user) => `/v2/users/${user}` }, // the autopilot's route
   { weight: 2, path: () => '/flask/hello' }, // migrated
   { weight: 2, path: () => '/flask/catalog' }, // shadowed
   { weight: 3, path: (user) => `/flask/slow?ms=${(user % 4) * 5}` }, // the autopilot's route

@@ -114,7 +114,6 @@ Try:
   curl -i -H 'X-User-Id: alice' ${base}/flask/users/7  # sticky 25% rollout: the same user always gets the same side
   curl -i ${base}/flask/report                         # slow legacy report (1.5 s, X-Switchyard-Cache: MISS); again: HIT at once
   curl -i ${base}/flask/catalog                        # legacy serves; the new port is shadowed and diffed
-  curl -i ${base}/v2/users/7                           # the autopilot moves this route to new, step by step (dashboard: Autopilot)
   curl -s ${auth} ${base}/_switchyard/shadow/catalog     # /price differs (a real bug), timestamps are noise
   curl -s ${auth} ${base}/_switchyard/flags              # every route's mode, percentage and where it comes from
   curl -s ${auth} ${base}/_switchyard/canary/slow        # the autopilot moving /flask/slow: stage, gates, verdicts, events

@@ -24,16 +24,6 @@ export const handlers: Record<string, NewHandler> = {
     res.json({ id, name: `user-${id}`, source: 'switchyard' });
   },
 
-  /** Flask: GET /users/<int:id>, ported faithfully: the demo's autopilot moves it from legacy to 100% new. */
-  account: (req, res) => {
-    const id = Number(req.params['id']);
-    if (!Number.isInteger(id) || id < 0 || id > 1000) {
-      res.status(404).json({ error: 'not found' });
-      return;
-    }
-    res.json({ id, name: `user-${id}`, source: 'flask' });
-  },
-
   /**
    * Flask: GET /catalog, ported — with one real bug for the shadow diff to find: the price is
    * rounded differently (9.99, legacy says 10.0). The timestamps differ on every call on both
