@@ -64,9 +64,13 @@ describe('switchyard serve: probes and JSON logs', () => {
   it('SWITCHYARD_LOG_FORMAT=json: every line on stdout and stderr is one JSON object with time, level and msg', async () => {
     const cli = runCli(cliArgs(), { SWITCHYARD_LOG_FORMAT: 'json', SWITCHYARD_METRICS: 'prometheus' });
     let base = '';
-    assert.ok(await eventually(() => ((base = /"msg":"listening on (http:\/\/[\d.:]+) /.exec(cli.stdout())?.[1] ?? ''), base !== '')), cli.stdout() + cli.stderr());
-    assert.equal((await fetch(`${base}/_switchyard/metrics`)).status, 200);
-    cli.signal('SIGTERM');
+    try {
+      // A slow start on a loaded machine must fail this test, not leave the process (and the run) hanging.
+      assert.ok(await eventually(() => ((base = /"msg":"listening on (http:\/\/[\d.:]+) /.exec(cli.stdout())?.[1] ?? ''), base !== ''), 30_000), cli.stdout() + cli.stderr());
+      assert.equal((await fetch(`${base}/_switchyard/metrics`)).status, 200);
+    } finally {
+      cli.signal('SIGTERM');
+    }
     const { code, stdout, stderr } = await cli.done;
     assert.equal(code, 0);
     const lines = [...stdout.split('\n'), ...stderr.split('\n')].filter((l) => l !== '');
