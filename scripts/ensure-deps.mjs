@@ -2,7 +2,7 @@
 // Makes `npm test`, `npm run demo` and `npm run bench` work on a fresh clone of a Debian machine:
 // installs the npm packages when node_modules is missing or older than the lockfile, and the
 // Debian packages the examples and tests run (--python: Flask, Django, gunicorn; --redis:
-// redis-server; --test: the Prometheus parser and nginx the tests check with, and Chromium for the
+// redis-server; --test: redis-sentinel, the Prometheus parser and nginx the tests check with, and Chromium for the
 // dashboard's browser tests; --bench: wrk, nginx and redis-server for `npm run bench`). As root, or with
 // password-less sudo, it installs what is missing and says what; otherwise it prints the exact
 // command and exits 1. --dry-run says what it would run and changes nothing.
@@ -47,6 +47,12 @@ function hasRedisServer() {
   return candidates.some((binary) => spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0);
 }
 
+/** Like test/support/redis-topology.ts: SWITCHYARD_REDIS_SENTINEL alone when set, else Debian's. */
+function hasRedisSentinel() {
+  const chosen = process.env.SWITCHYARD_REDIS_SENTINEL;
+  return (chosen ? [chosen] : ['/usr/bin/redis-sentinel', 'redis-sentinel']).some((binary) => spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0);
+}
+
 /** The browser the dashboard tests drive: SWITCHYARD_CHROMIUM alone when set, else Debian's. */
 function hasChromium() {
   return existsSync(process.env.SWITCHYARD_CHROMIUM || '/usr/bin/chromium');
@@ -59,6 +65,7 @@ const NEEDED_FOR = {
   'python3-django': 'the legacy example apps under gunicorn',
   gunicorn: 'the legacy example apps under gunicorn',
   'redis-server': 'private Redis servers on free ports (never a shared one)',
+  'redis-sentinel': 'the Sentinel failover tests start private sentinels next to private Redis servers',
   'python3-prometheus-client': "the metrics test parses /_switchyard/metrics with Prometheus' own parser",
   nginx: "the compose test runs the load balancer's config in front of two Switchyard instances; the benchmark's nginx rows",
   chromium: "the dashboard tests drive Debian's headless Chromium with playwright-core (no browser download)",
@@ -74,6 +81,8 @@ function missingDebianPackages() {
     for (const [module, pkg] of [['flask', 'python3-flask'], ['django', 'python3-django'], ['gunicorn', 'gunicorn']]) if (!canImport([module])) wanted.push(pkg);
   }
   if ((args.has('--redis') || args.has('--bench')) && !hasRedisServer()) wanted.push('redis-server');
+  // Only the tests need it (a Sentinel set with a failover); the demo runs one plain redis-server.
+  if (args.has('--test') && !hasRedisSentinel()) wanted.push('redis-sentinel');
   if (args.has('--test') && !canImport(['prometheus_client'])) wanted.push('python3-prometheus-client');
   if ((args.has('--test') || args.has('--bench')) && !existsSync('/usr/sbin/nginx')) wanted.push('nginx');
   if (args.has('--test') && !hasChromium()) wanted.push('chromium');

@@ -34,9 +34,8 @@ export function redisTargetOf(address: string | RedisTarget): RedisTarget {
 
 /**
  * Opens a connection to any of the three deployments. Sentinel: asks the sentinels for the
- * primary, re-asks on every reconnect, and drops the connection as soon as a sentinel announces a
- * failover (+switch-master) or the node answers READONLY (it was demoted), so commands go to the
- * new primary within one reconnect. Cluster: follows MOVED/ASK and refreshes the slot map.
+ * primary on every (re)connect, checks the node's role, and reconnects when the node answers
+ * READONLY (it was demoted), so commands go to the new primary within one reconnect. Cluster: follows MOVED/ASK and refreshes the slot map.
  */
 export function connectRedis(address: string | RedisTarget, tuning: ConnectionTuning): RedisConnection {
   const target = redisTargetOf(address);
@@ -82,7 +81,10 @@ export function connectRedis(address: string | RedisTarget, tuning: ConnectionTu
     ...(target.sentinelPassword === null ? {} : { sentinelPassword: target.sentinelPassword }),
     ...(target.tls ? { enableTLSForSentinelMode: true } : {}),
     sentinelRetryStrategy: (attempt) => tuning.reconnectDelayMs(attempt),
-    failoverDetector: true,
+    // Not ioredis' failoverDetector: a +switch-master arriving while it is already reconnecting (the
+    // primary was killed) cancels that reconnect and ends the connection for good (seen in
+    // test/integration/redis-sentinel.test.ts). A dead primary drops our connection anyway, and on
+    // a SENTINEL FAILOVER Sentinel itself kills the clients of the demoted node (CLIENT KILL).
     // A demoted primary answers writes with READONLY until Sentinel closes our connection: reconnect now.
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
   });

@@ -20,6 +20,9 @@ export function createFailFastRedis(address: string | RedisTarget, commandTimeou
   return redis;
 }
 
+/** One wait per connection, however many commands are waiting (no listener per command). */
+const waiting = new WeakMap<RedisConnection, Promise<void>>();
+
 /**
  * Without an offline queue, commands sent while (re)connecting fail at once; wait for the
  * connection for at most `timeoutMs` instead, so a start-up or a failover loses nothing and an
@@ -27,14 +30,20 @@ export function createFailFastRedis(address: string | RedisTarget, commandTimeou
  */
 export async function whenConnected(redis: RedisConnection, timeoutMs: number): Promise<RedisConnection> {
   if (redis.status === 'ready') return redis;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    function done(): void {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    }
-    redis.once('ready', done);
-  });
+  let wait = waiting.get(redis);
+  if (wait === undefined) {
+    wait = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        waiting.delete(redis);
+        resolve();
+      }
+      redis.once('ready', done);
+    });
+    waiting.set(redis, wait);
+  }
+  await wait;
   return redis;
 }

@@ -7,6 +7,7 @@ import { MemoryStore } from '../../src/cache/memory-store.js';
 import { RedisStore } from '../../src/cache/redis-store.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { startCluster, type ClusterSet } from '../support/redis-topology.js';
 
 interface StoreUnderTest {
   readonly store: CacheStore;
@@ -125,6 +126,22 @@ cacheStoreContract('redis', async () => {
     close: async () => {
       await store.close();
       await redis?.stop();
+    },
+  };
+});
+
+// The same contract on a three-primary Redis Cluster: keys spread over the nodes, a purge scans them all.
+let cluster: ClusterSet | undefined;
+cacheStoreContract('redis cluster', async () => {
+  cluster = await startCluster();
+  const store = new RedisStore({ url: cluster.url, commandTimeoutMs: 1000, logger: silentLogger });
+  for (let i = 0; i < 200 && !store.isAvailable(); i++) await delay(20);
+  return {
+    store,
+    advance: (ms) => delay(ms),
+    close: async () => {
+      await store.close();
+      await cluster?.stop();
     },
   };
 });

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { RedisShadowStore } from '../../src/shadow/redis-shadow-store.js';
 import { MemoryShadowStore, type ShadowResultStore, type ShadowSample } from '../../src/shadow/shadow-store.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { startCluster, type ClusterSet } from '../support/redis-topology.js';
 
 /** One contract, run against every ShadowResultStore implementation (memory and Redis). */
 function storeContract(name: string, make: () => ShadowResultStore): void {
@@ -69,6 +70,16 @@ after(async () => {
   await redis?.stop();
 });
 storeContract('redis', () => new RedisShadowStore({ url: redis.url, namespace: `t-${randomUUID()}`, maxSamples: 3, commandTimeoutMs: 1000 }));
+
+// And on a three-primary Redis Cluster: a route's keys share a hash tag, so its MULTI runs on one slot.
+let cluster: ClusterSet;
+before(async () => {
+  cluster = await startCluster();
+});
+after(async () => {
+  await cluster?.stop();
+});
+storeContract('redis cluster', () => new RedisShadowStore({ url: cluster.url, namespace: `t-${randomUUID()}`, maxSamples: 3, commandTimeoutMs: 2000 }));
 
 describe('redis store: two instances add up', () => {
   it('counts from two store instances on one namespace are one total', async () => {

@@ -42,6 +42,47 @@ export function findRedisServer(): string {
   throw new Error(`redis-server not found (tried ${candidates.join(', ')}): the cache tests run a private Redis. Install it with: ${INSTALL_HINT}`);
 }
 
+/**
+ * Spawns one Redis process (`redis-server`, or `redis-sentinel` with its config file) and waits
+ * until it answers PING on `port`. Killed with this test process if the test forgets it.
+ */
+export async function spawnRedisProcess(binary: string, args: readonly string[], port: number): Promise<ChildProcess> {
+  const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  proc.unref();
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const p of live) p.kill('SIGKILL');
+    });
+  }
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${binary} exited at start-up (port ${port}): ${stderr}`);
+    try {
+      if ((await send(port, ['PING'])).startsWith('+PONG')) return proc;
+    } catch {
+      // not listening yet
+    }
+    await delay(25);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`${binary} did not answer PING on port ${port} within ${READY_TIMEOUT_MS} ms: ${stderr}`);
+}
+
+/** Stops a process spawned by spawnRedisProcess and waits for its exit (SIGKILL: an outage with no goodbye). */
+export async function stopRedisProcess(proc: ChildProcess | null, signal: NodeJS.Signals): Promise<void> {
+  if (proc === null || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.ref(); // the child is unref()'d: without this, awaiting its exit can let the event loop drain
+  proc.kill('SIGCONT');
+  proc.kill(signal);
+  await exited;
+}
+
 export async function startRedis(): Promise<RedisServer> {
   const binary = findRedisServer();
   const port = await freePort();
@@ -49,41 +90,13 @@ export async function startRedis(): Promise<RedisServer> {
   let stopped = false;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.unref();
-    live.add(proc);
-    proc.once('exit', () => live.delete(proc));
-    if (!exitHook) {
-      exitHook = true;
-      process.on('exit', () => {
-        for (const p of live) p.kill('SIGKILL');
-      });
-    }
-    child = proc;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server exited at start-up (port ${port}): ${stderr}`);
-      try {
-        if ((await send(port, ['PING'])).startsWith('+PONG')) return;
-      } catch {
-        // not listening yet
-      }
-      await delay(25);
-    }
-    throw new Error(`redis-server did not answer PING on port ${port} within ${READY_TIMEOUT_MS} ms: ${stderr}`);
+    child = await spawnRedisProcess(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], port);
   };
 
   const killNow = async (signal: NodeJS.Signals): Promise<void> => {
     const proc = child;
     child = null;
-    if (proc === null || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.ref(); // the child is unref()'d: without this, awaiting its exit can let the event loop drain
-    proc.kill('SIGCONT');
-    proc.kill(signal);
-    await exited;
+    await stopRedisProcess(proc, signal);
   };
 
   await launch();
@@ -107,7 +120,7 @@ export async function startRedis(): Promise<RedisServer> {
 }
 
 /** Sends one RESP command and returns the raw reply (enough for PING, INFO, DBSIZE, FLUSHALL). */
-function send(port: number, args: readonly string[]): Promise<string> {
+export function send(port: number, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let reply = '';

@@ -111,7 +111,7 @@ export async function shadowTotals(sy: Listening, route: string): Promise<Shadow
 interface OutcomesView {
   scope: string;
   instances: number;
-  sides: { legacy: { requests: number } };
+  sides: { legacy: { requests: number }; new: { requests: number } };
 }
 export async function outcomes(sy: Listening, route: string): Promise<OutcomesView> {
   const r = await get(sy, `/_switchyard/routes/${route}/outcomes?window=15m`);
