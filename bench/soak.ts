@@ -5,8 +5,8 @@
  * instance's RSS, V8 heap and event-loop delay (from /_switchyard/metrics) and the clients'
  * latency of that window. Passes when, after the warm-up (the first fifth, at least 1 minute):
  * - every RSS sample stays within ±10% of that instance's post-warm-up median;
- * - the heap does not grow: the mean of the last three samples is within ±10% of the first three
- *   (the heap saw-tooths with each GC, so single samples are compared as a trend);
+ * - the heap does not grow: the median of the last third of the samples is within ±10% of the
+ *   first third's (the heap saw-tooths with each GC, so it is compared as a trend);
  * - p99 does not drift: the median window p99 of the last third is at most 1.5× that of the
  *   first third (client latency and event-loop delay; 1.5×, not 1.1×: the machine is shared);
  * - nothing was lost or misrouted and no error reached a client.
@@ -55,7 +55,6 @@ const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
 const log = (line: string): void => void process.stderr.write(`soak: ${line}\n`);
@@ -103,8 +102,8 @@ for (let i = 0; i < cluster.urls.length; i++) {
   const worst = Math.max(...rss.map((v) => Math.abs(v / m - 1)));
   checks.push({ what: `instance ${i} RSS within ±10% of its median`, pass: worst <= 0.1, detail: `median ${m} MB, min ${Math.min(...rss)}, max ${Math.max(...rss)} (worst ${(worst * 100).toFixed(1)}%)` });
   const heap = warm.map((s) => s.heapMb[i]!);
-  const growth = mean(heap.slice(-3)) / mean(heap.slice(0, 3)) - 1;
-  checks.push({ what: `instance ${i} heap trend within ±10%`, pass: Math.abs(growth) <= 0.1, detail: `first three ${mean(heap.slice(0, 3)).toFixed(1)} MB, last three ${mean(heap.slice(-3)).toFixed(1)} MB (${(growth * 100).toFixed(1)}%)` });
+  const growth = median(heap.slice(-third)) / median(heap.slice(0, third)) - 1;
+  checks.push({ what: `instance ${i} heap trend within ±10%`, pass: Math.abs(growth) <= 0.1, detail: `median of the first third ${median(heap.slice(0, third)).toFixed(1)} MB, of the last third ${median(heap.slice(-third)).toFixed(1)} MB (${(growth * 100).toFixed(1)}%)` });
   const loop = warm.map((s) => s.loopP99Ms[i]!);
   const loopDrift = median(loop.slice(-third)) / median(loop.slice(0, third));
   checks.push({ what: `instance ${i} event-loop delay p99 does not drift`, pass: loopDrift <= 1.5, detail: `median window p99 ${median(loop.slice(0, third))} → ${median(loop.slice(-third))} ms (×${loopDrift.toFixed(2)})` });
