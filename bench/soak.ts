@@ -8,11 +8,15 @@
  * - the heap does not grow: the median of the last third of the samples is within ±10% of the
  *   first third's (the heap saw-tooths with each GC, so it is compared as a trend);
  * - p99 does not drift: the median window p99 of the last third is at most 1.5× that of the
- *   first third (client latency and event-loop delay; 1.5×, not 1.1×: the machine is shared);
+ *   first third (client latency and event-loop delay; 1.5×, not 1.1×: the machine is shared),
+ *   and neither does each instance's CPU time per request (from /proc: what Switchyard itself
+ *   spends, which contention from other work on the machine does not inflate; the load average
+ *   is recorded beside it);
  * - nothing was lost or misrouted and no error reached a client.
  * Writes the samples and the verdict to bench/results/soak.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -33,6 +37,10 @@ const SAMPLE_MS = 10_000;
 
 interface Sample {
   readonly atS: number;
+  /** The machine's 1-minute load average (2 cores shared with other work: read latency with it). */
+  readonly load: number;
+  /** Each instance's CPU time per request in the window: what Switchyard itself spends, whatever the contention. */
+  readonly cpuMsPerRequest: number[];
   readonly rssMb: number[];
   readonly heapMb: number[];
   readonly loopP99Ms: number[];
@@ -51,6 +59,12 @@ async function scrape(url: string): Promise<{ rss: number; heap: number; loopP99
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+}
+
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -66,6 +80,8 @@ try {
   const load = startLoad({ urls: cluster.urls, perSecond: rate, firstId: 1 });
   const end = minutes * 60_000;
   let seen = 0;
+  const pids = cluster.switchyards.map((run) => run!.pid);
+  let cpuBefore = pids.map(cpuSeconds);
   while (load.now() < end) {
     await delay(Math.min(SAMPLE_MS, end - load.now()));
     const stats = await Promise.all(cluster.urls.map(scrape));
@@ -73,8 +89,14 @@ try {
     const window = all.slice(seen).filter((o) => o.status !== null);
     seen = all.length;
     const lat = summary(window.map((o) => o.doneAt - o.sentAt));
+    const cpuNow = pids.map(cpuSeconds);
+    // Requests alternate between the two instances: each served half of the window's.
+    const cpuMsPerRequest = cpuNow.map((c, i) => Math.round(((c - cpuBefore[i]!) * 1000 * 1000) / Math.max(1, window.length / pids.length)) / 1000);
+    cpuBefore = cpuNow;
     const sample: Sample = {
       atS: Math.round(load.now() / 1000),
+      load: Math.round(loadavg()[0]! * 10) / 10,
+      cpuMsPerRequest,
       rssMb: stats.map((s) => mb(s.rss)),
       heapMb: stats.map((s) => mb(s.heap)),
       loopP99Ms: stats.map((s) => Math.round(s.loopP99 * 10_000) / 10),
@@ -83,7 +105,7 @@ try {
       p99Ms: Math.round(lat.p99 * 10) / 10,
     };
     samples.push(sample);
-    log(`${sample.atS} s: rss ${sample.rssMb.join('/')} MB, heap ${sample.heapMb.join('/')} MB, loop p99 ${sample.loopP99Ms.join('/')} ms, clients p50/p99 ${sample.p50Ms}/${sample.p99Ms} ms (${sample.requests})`);
+    log(`${sample.atS} s: load ${sample.load}, cpu/req ${sample.cpuMsPerRequest.join('/')} ms, rss ${sample.rssMb.join('/')} MB, heap ${sample.heapMb.join('/')} MB, loop p99 ${sample.loopP99Ms.join('/')} ms, clients p50/p99 ${sample.p50Ms}/${sample.p99Ms} ms (${sample.requests})`);
   }
   outcomes = await load.stop();
   await delay(500);
@@ -104,13 +126,17 @@ for (let i = 0; i < cluster.urls.length; i++) {
   const heap = warm.map((s) => s.heapMb[i]!);
   const growth = median(heap.slice(-third)) / median(heap.slice(0, third)) - 1;
   checks.push({ what: `instance ${i} heap trend within ±10%`, pass: Math.abs(growth) <= 0.1, detail: `median of the first third ${median(heap.slice(0, third)).toFixed(1)} MB, of the last third ${median(heap.slice(-third)).toFixed(1)} MB (${(growth * 100).toFixed(1)}%)` });
+  const cpu = warm.map((s) => s.cpuMsPerRequest[i]!);
+  const cpuDrift = median(cpu.slice(-third)) / median(cpu.slice(0, third));
+  checks.push({ what: `instance ${i} CPU per request does not drift`, pass: cpuDrift <= 1.5, detail: `median ${median(cpu.slice(0, third))} → ${median(cpu.slice(-third))} ms (×${cpuDrift.toFixed(2)})` });
   const loop = warm.map((s) => s.loopP99Ms[i]!);
   const loopDrift = median(loop.slice(-third)) / median(loop.slice(0, third));
   checks.push({ what: `instance ${i} event-loop delay p99 does not drift`, pass: loopDrift <= 1.5, detail: `median window p99 ${median(loop.slice(0, third))} → ${median(loop.slice(-third))} ms (×${loopDrift.toFixed(2)})` });
 }
 const p99 = warm.map((s) => s.p99Ms);
 const drift = median(p99.slice(-third)) / median(p99.slice(0, third));
-checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${median(p99.slice(0, third))} → ${median(p99.slice(-third))} ms (×${drift.toFixed(2)})` });
+const loads = warm.map((s) => s.load);
+checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${median(p99.slice(0, third))} → ${median(p99.slice(-third))} ms (×${drift.toFixed(2)}); machine load average meanwhile ${median(loads.slice(0, third))} → ${median(loads.slice(-third))}` });
 checks.push({
   what: 'nothing lost or misrouted, no error reached a client',
   pass: figures.lost === 0 && figures.misrouted === 0 && figures.errors.length === 0,
@@ -119,9 +145,9 @@ checks.push({
 
 const verdict = checks.every((c) => c.pass) ? 'PASS' : 'FAIL';
 const table = [
-  '| t (s) | RSS MB (a/b) | heap MB (a/b) | loop p99 ms (a/b) | requests | client p50 / p99 ms |',
-  '|---:|---|---|---|---:|---|',
-  ...samples.map((s) => `| ${s.atS} | ${s.rssMb.join(' / ')} | ${s.heapMb.join(' / ')} | ${s.loopP99Ms.join(' / ')} | ${s.requests} | ${s.p50Ms} / ${s.p99Ms} |`),
+  '| t (s) | load avg | CPU ms/req (a/b) | RSS MB (a/b) | heap MB (a/b) | loop p99 ms (a/b) | requests | client p50 / p99 ms |',
+  '|---:|---:|---|---|---|---|---:|---|',
+  ...samples.map((s) => `| ${s.atS} | ${s.load} | ${s.cpuMsPerRequest.join(' / ')} | ${s.rssMb.join(' / ')} | ${s.heapMb.join(' / ')} | ${s.loopP99Ms.join(' / ')} | ${s.requests} | ${s.p50Ms} / ${s.p99Ms} |`),
 ].join('\n');
 const report = `Soak ${new Date().toISOString()}: ${minutes} min at ${rate} req/s, ${unleash ? 'Unleash on' : 'no Unleash'}; ${verdict}\n\n${checks.map((c) => `- ${c.pass ? 'pass' : 'FAIL'}: ${c.what} — ${c.detail}`).join('\n')}\n\n${table}\n`;
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
