@@ -6,11 +6,11 @@
  * restarted on its own port, so clients and Switchyard reconnect to the same addresses.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ROOT, runCli, type CliRun } from '../../test/support/cli-process.js';
+import { ROOT, type CliRun } from '../../test/support/cli-process.js';
 import { freePort, startFlask, type LegacyServer } from '../../test/support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../../test/support/redis-server.js';
 import { startUnleashServer, type UnleashTestServer } from '../../test/support/unleash-server.js';
@@ -119,7 +119,7 @@ function upstreamsYaml(flaskPort: number, newPort: number, responseTimeoutMs: nu
 
 export class ChaosCluster {
   readonly switchyards: (CliRun | null)[] = [];
-  private readonly logs: string[] = [];
+  private launches = 0;
 
   private constructor(
     readonly options: ClusterOptions,
@@ -199,11 +199,10 @@ export class ChaosCluster {
         ? {}
         : { UNLEASH_URL: this.unleash.url, UNLEASH_API_TOKEN: this.unleash.clientToken, UNLEASH_REFRESH_INTERVAL_MS: '1000', UNLEASH_INSTANCE_ID: `chaos-${i}`, UNLEASH_STARTUP_TIMEOUT_MS: '10000' }),
     };
-    const run = runCli([], env);
+    const run = runSwitchyard(env, join(this.dir, `switchyard-${i}-${++this.launches}.log`));
     this.switchyards[i] = run;
     let exited = false;
     void run.done.then(() => (exited = true));
-    void run.done.then(({ stdout, stderr }) => this.logs.push(`--- switchyard ${i} (port ${port}) ---\n${stdout}${stderr}`));
     const ready = await pollUntil(async () => (await fetch(`http://127.0.0.1:${port}/_switchyard/readyz`).catch(() => null))?.status === 200, 60_000, () => exited);
     if (!ready) throw new Error(`switchyard ${i} did not become ready:\n${run.stdout()}${run.stderr()}`);
   }
@@ -291,8 +290,11 @@ export class ChaosCluster {
 
   /** Everything the Switchyard processes printed (for greps of the captured output). */
   capturedOutput(): string {
-    const running = this.switchyards.flatMap((r, i) => (r === null || r === undefined ? [] : [`--- switchyard ${i} (running) ---\n${r.stdout()}${r.stderr()}`]));
-    return [...this.logs, ...running].join('\n');
+    return readdirSync(this.dir)
+      .filter((f) => /^switchyard-\d+-\d+\.log$/.test(f))
+      .sort()
+      .map((f) => `--- ${f} ---\n${readFileSync(join(this.dir, f), 'utf8')}`)
+      .join('\n');
   }
 
   async stop(): Promise<void> {
@@ -305,6 +307,21 @@ export class ChaosCluster {
     await this.unleash?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The real CLI (src/main.ts under tsx) with its output going straight to a file, as gunicorn's
+ * does: on Linux a write to a pipe is synchronous, so a busy parent reading the pipe slowly would
+ * block Switchyard's event loop on its own log lines and measure the load generator, not it.
+ */
+function runSwitchyard(env: NodeJS.ProcessEnv, logFile: string): CliRun {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  process.on('exit', () => child.kill('SIGKILL'));
+  const output = (): string => readFileSync(logFile, 'utf8');
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout: output(), stderr: '' })));
+  return { done, stdout: output, stderr: () => '', signal: (name) => void child.kill(name), pid: child.pid ?? -1 };
 }
 
 async function startFlaskAt(port: number | undefined, stateDir: string, accessLog: string): Promise<LegacyServer> {
