@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerProbe } from './admin/health-probes.js';
 import { createSwitchyard } from './app.js';
@@ -13,6 +14,9 @@ import { Readiness } from './server/readiness.js';
 import { SHUTDOWN_BUDGET_MS, type TelemetryHandle } from './telemetry/otel-sdk.js';
 
 /** From the end of the drain to exit: closing stores and clients, then the telemetry budget. */
+/** After SIGTERM, how long an idle keep-alive connection may still bring a request (answered, then closed). */
+const DRAIN_IDLE_GRACE_MS = 1_000;
+
 const SHUTDOWN_DEADLINE_MS = SHUTDOWN_BUDGET_MS + 2_000;
 
 /**
@@ -71,8 +75,18 @@ export async function runService(options: ServiceOptions, telemetry: TelemetryHa
     logger.info(`${signal}: draining in-flight requests`);
     const force = setTimeout(() => server.closeAllConnections(), 10_000);
     force.unref();
-    server.close(() => void finish());
-    server.closeIdleConnections();
+    // New connections are refused at once, but open ones are not cut: every answer from now on
+    // ends its connection (`Connection: close`, so clients stop reusing it), and only those still
+    // idle after a grace period are closed. Closing idle keep-alive connections at once (what
+    // http.Server#close does) resets the request a client is writing on one at that instant —
+    // npm run chaos measured it. net.Server#close stops listening without that.
+    const serveDraining = listeners.request;
+    listeners.request = (req, res) => {
+      res.setHeader('connection', 'close');
+      serveDraining(req, res);
+    };
+    net.Server.prototype.close.call(server, () => void finish());
+    setTimeout(() => server.closeIdleConnections(), DRAIN_IDLE_GRACE_MS).unref();
   };
   // After the drain: close Switchyard, flush telemetry (bounded, see otel-sdk.ts), exit 0. A
   // collector that is down or hung costs at most its budget and one log line, never the exit code.

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../support/cli-process.js';
 import { ChaosCluster } from '../../bench/chaos/cluster.js';
 import { runScenario, type Scenario, type ScenarioResult } from '../../bench/chaos/scenarios.js';
 import { assertNothingLostOrMisrouted, shortScenario } from '../support/chaos-assertions.js';
@@ -35,7 +36,8 @@ describe('chaos: Switchyard instances stopping and flags changing under load', {
     assert.ok(result.retriedBy['ECONNREFUSED']! > 0, 'the balancer saw the dead instance refuse connections');
     const lastRetry = Math.max(...result.outcomes.filter((o) => o.retried).map((o) => o.sentAt));
     assert.equal(new Set(result.outcomes.filter((o) => o.sentAt > lastRetry).map((o) => o.instance)).size, 2, 'the restarted instance serves again');
-    assert.ok(result.notes.some((n) => /^autopilot lease moved from instance \d to \d/.test(n)), result.notes.join('; '));
+    // The autopilot's lease ends up with a live process (the survivor, or the restarted one).
+    assert.ok(await eventually(async () => (await cluster.leaderInstance()) !== null, 15_000), result.notes.join('; '));
   });
 
   it('SIGTERM under load: in-flight requests finish, no connection is cut under a request', async () => {
