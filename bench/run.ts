@@ -625,7 +625,10 @@ async function main(): Promise<void> {
 
   // BENCH_ONLY=text runs just the scenarios (and their baselines) whose names contain it.
   const only = process.env['BENCH_ONLY'];
-  const picked = only === undefined ? scenarios : scenarios.filter((s) => s.name.includes(only) || scenarios.some((o) => o.name.includes(only) && o.baseline === s.name));
+  // Several texts separated by `|` pick the union (e.g. the rows issue 10's goals compare).
+  const wanted = only === undefined ? null : only.split('|').filter((t) => t !== '');
+  const matches = (name: string): boolean => wanted === null || wanted.some((t) => name.includes(t));
+  const picked = wanted === null ? scenarios : scenarios.filter((s) => matches(s.name) || scenarios.some((o) => matches(o.name) && o.baseline === s.name));
   const loadBefore = loadavg().map((l) => l.toFixed(2)).join(', ');
   const flask = await startFlask({ workers: settings.gunicornWorkers, threads: 1 });
   const flaskThreaded = await startFlask({ workers: settings.gunicornWorkers, threads: 4 });
