@@ -153,8 +153,15 @@ export class UpstreamClient {
   request(call: UpstreamCall): Promise<IncomingMessage> {
     const { span, ctx } = call.route === undefined ? { span: null, ctx: null } : startSideSpan('legacy', { 'switchyard.upstream': this.config.name, 'server.address': this.config.url, 'switchyard.call': 'cache_fill' });
     return new Promise((resolve, reject) => {
+      // The span ends once: at the end of the body, or at the failure (before or during it).
+      let ended = span === null;
+      const end = (failure?: { code?: string; message: string }): void => {
+        if (ended || span === null) return;
+        ended = true;
+        endSpan(span, failure);
+      };
       const failed = (error: SwitchyardError): void => {
-        if (span !== null) endSpan(span, { code: error.code, message: `failed: ${error.code}` });
+        end({ code: error.code, message: `failed: ${error.code}` });
         reject(error);
       };
       this.slot(span, (release) => {
@@ -166,10 +173,8 @@ export class UpstreamClient {
             removeHopByHop(response.headers);
             const done = (): void => {
               release();
-              if (span !== null) {
-                span.setAttribute('http.response.status_code', response.statusCode ?? 0);
-                endSpan(span, (response.statusCode ?? 0) >= 500 ? { message: `upstream answered ${response.statusCode}` } : undefined);
-              }
+              if (!ended) span?.setAttribute('http.response.status_code', response.statusCode ?? 0);
+              end((response.statusCode ?? 0) >= 500 ? { message: `upstream answered ${response.statusCode}` } : undefined);
             };
             response.once('end', done);
             response.once('close', done);
