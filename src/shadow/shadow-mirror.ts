@@ -48,6 +48,9 @@ export interface ShadowMirrorDeps {
  * is bounded by sampling, method safety, body size, concurrency caps, a timeout and a breaker.
  * Every request that could have been mirrored and was not is counted by reason.
  */
+/** Statuses a gateway answers when legacy cannot: Switchyard's own 502/503/504, or gunicorn behind a proxy. */
+const GATEWAY_ERRORS: ReadonlySet<number> = new Set([502, 503, 504]);
+
 export class ShadowMirror {
   private active = 0;
   private readonly perRoute = new Map<string, number>();
@@ -116,6 +119,14 @@ export class ShadowMirror {
       breaker.success();
       // The client went away before its response finished: nothing sound to compare.
       if (served.status === 'rejected') return;
+      // Legacy down (a gateway error) is no baseline: counting it as a content mismatch would
+      // blame the new handler for legacy's outage (and roll an autopilot run back for it).
+      const legacyAnswer = primarySide === 'legacy' ? served.value : candidate.value;
+      if (GATEWAY_ERRORS.has(legacyAnswer.status)) {
+        this.skip(name, 'legacy_unavailable');
+        span.setAttribute('switchyard.shadow.outcome', 'legacy_unavailable');
+        return;
+      }
       // Read when the comparison runs: an ignore rule approved a moment ago applies to it.
       const rules = this.deps.rules?.(name, shadow) ?? shadow;
       const comparison = compareResponses(served.value, candidate.value, rules);

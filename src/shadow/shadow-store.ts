@@ -1,5 +1,5 @@
 /** Why a request that could have been mirrored was not (the reasons, counted per route). */
-export const SKIP_REASONS = ['sampled_out', 'unsafe_method', 'body_too_large', 'overloaded', 'breaker_open', 'error', 'timeout', 'kill_switch'] as const;
+export const SKIP_REASONS = ['sampled_out', 'unsafe_method', 'body_too_large', 'overloaded', 'breaker_open', 'error', 'timeout', 'kill_switch', 'legacy_unavailable'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface CapturedExchange {

@@ -139,6 +139,21 @@ describe('shadow diffing against the real Flask app', () => {
     }
   });
 
+  it('legacy answering 502/503/504 is no baseline: counted as legacy_unavailable, not as a mismatch (its own 500 still compares)', async () => {
+    const store = new MemoryShadowStore();
+    const sy = await make(store);
+    try {
+      // Flask answers the code asked for; the new handler answers code + 1.
+      for (const code of [502, 503, 504]) await supertest(sy.app).get(`/flask/status/${code}`).expect(code);
+      await supertest(sy.app).get('/flask/status/500').expect(500);
+      const c = await countsWhen(store, 'status', (x) => x.skipped.legacy_unavailable === 3 && x.compared === 1);
+      assert.equal(c.mismatched, 1, 'only the 500 was compared (and differs: the new side said 501)');
+      assert.deepEqual(c.fields['@status'], { raw: 1, noise: 0 });
+    } finally {
+      await sy.close();
+    }
+  });
+
   it('never delays the client: the shadow side sleeps 2 s, the client is answered at once', async () => {
     const store = new MemoryShadowStore();
     const sy = await make(store);
