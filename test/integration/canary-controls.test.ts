@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
-import { adminClient, startTraffic, story, waitFor } from '../support/canary-harness.js';
+import { adminClient, startTraffic, story, usersCanaryFlags, waitFor } from '../support/canary-harness.js';
 import type { CanaryRunView } from '../../src/canary/canary-run.js';
 
 /**
@@ -22,29 +22,21 @@ const INTERVAL_MS = 200;
 
 const handlers = { user: (req: Request, res: Response) => void res.json({ id: Number(req.params['id']), name: `user-${String(req.params['id'])}`, source: 'flask' }) };
 
-const flags = () => `
-upstreams:
-  flask: { url: "${flask.url}" }
-routes:
-  - name: users
-    path: /users/:id
-    methods: [GET]
-    legacy: { upstream: flask }
-    new: { handler: user }
-    mode: legacy
-    canary:
-      interval: ${INTERVAL_MS}ms
-      shadowFirst: { percentage: 100, minCompared: 20, bake: 200ms }
-      steps: [10, 50, 100]
-      bake: 1h
-      minRequests: 20
-      inconclusive: { extendBakes: 1000 }
-  - name: plain
+const flags = () =>
+  usersCanaryFlags(
+    flask.url,
+    `interval: ${INTERVAL_MS}ms
+    shadowFirst: { percentage: 100, minCompared: 20, bake: 200ms }
+    steps: [10, 50, 100]
+    bake: 1h
+    minRequests: 20
+    inconclusive: { extendBakes: 1000 }`,
+    '{ tickMs: 50, leaseMs: 1000 }',
+    `  - name: plain
     path: /hello
     legacy: { upstream: flask }
-settings:
-  canary: { tickMs: 50, leaseMs: 1000 }
-`;
+`,
+  );
 
 async function instance(name: string): Promise<Listening> {
   // Everything but the cache on the private Redis (README "Shared state").

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT, runCli, type CliRun } from '../support/cli-process.js';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
-import { adminClient, startTraffic, story, waitFor } from '../support/canary-harness.js';
+import { adminClient, startTraffic, story, usersCanaryFlags, waitFor } from '../support/canary-harness.js';
 
 /**
  * Proof 6: two real Switchyard processes (the CLI) share a private Redis; the one driving the
@@ -18,26 +18,17 @@ let flask: LegacyServer;
 let redis: RedisServer;
 let dir: string;
 
-const flags = () => `
-upstreams:
-  flask: { url: "${flask.url}" }
-routes:
-  - name: users
-    path: /users/:id
-    methods: [GET]
-    legacy: { upstream: flask }
-    new: { handler: user }
-    mode: legacy
-    canary:
-      interval: 200ms
-      shadowFirst: { percentage: 100, minCompared: 30, bake: 300ms }
-      steps: [10, 50, 100]
-      bake: 2s
-      minRequests: 30
-      inconclusive: { extendBakes: 1000 }
-settings:
-  canary: { tickMs: 100, leaseMs: 1500 }
-`;
+const flags = () =>
+  usersCanaryFlags(
+    flask.url,
+    `interval: 200ms
+    shadowFirst: { percentage: 100, minCompared: 30, bake: 300ms }
+    steps: [10, 50, 100]
+    bake: 2s
+    minRequests: 30
+    inconclusive: { extendBakes: 1000 }`,
+    '{ tickMs: 100, leaseMs: 1500 }',
+  );
 
 interface Instance {
   readonly cli: CliRun;

@@ -6,28 +6,11 @@
  * error a client saw is the documented one for that fault.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ChaosCluster } from '../../bench/chaos/cluster.js';
-import { runScenario, type Scenario, type ScenarioResult } from '../../bench/chaos/scenarios.js';
-import { assertNothingLostOrMisrouted, shortScenario } from '../support/chaos-assertions.js';
-
-const RATE = 60;
+import { describe, it } from 'node:test';
+import { assertNothingLostOrMisrouted, chaosSuite, shortScenario } from '../support/chaos-assertions.js';
 
 describe('chaos: dependencies failing under load (two Switchyard processes, Redis, gunicorn)', { timeout: 170_000 }, () => {
-  let cluster: ChaosCluster;
-  let nextId = 1;
-  const run = async (scenario: Scenario): Promise<ScenarioResult> => {
-    const result = await runScenario(cluster, scenario, { perSecond: RATE, firstId: nextId, beforeMs: 1_500, afterMs: 2_500 });
-    nextId += result.outcomes.length + 1_000;
-    return result;
-  };
-
-  before(async () => {
-    cluster = await ChaosCluster.start({ unleash: false, legacyResponseTimeoutMs: 5_000 });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  const { run } = chaosSuite();
 
   it('Redis SIGKILLed and restarted: every request answered 200, cache, shadow and flags carry on', async () => {
     const result = await run(shortScenario('Redis SIGKILL', 3_000));

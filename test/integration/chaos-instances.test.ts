@@ -5,29 +5,12 @@
  * the bar is the same: nothing lost, nothing misrouted, no error a client could see.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { eventually } from '../support/cli-process.js';
-import { ChaosCluster } from '../../bench/chaos/cluster.js';
-import { runScenario, type Scenario, type ScenarioResult } from '../../bench/chaos/scenarios.js';
-import { assertNothingLostOrMisrouted, shortScenario } from '../support/chaos-assertions.js';
-
-const RATE = 60;
+import { assertNothingLostOrMisrouted, chaosSuite, shortScenario } from '../support/chaos-assertions.js';
 
 describe('chaos: Switchyard instances stopping and flags changing under load', { timeout: 170_000 }, () => {
-  let cluster: ChaosCluster;
-  let nextId = 1;
-  const run = async (scenario: Scenario): Promise<ScenarioResult> => {
-    const result = await runScenario(cluster, scenario, { perSecond: RATE, firstId: nextId, beforeMs: 1_500, afterMs: 2_500 });
-    nextId += result.outcomes.length + 1_000;
-    return result;
-  };
-
-  before(async () => {
-    cluster = await ChaosCluster.start({ unleash: false, legacyResponseTimeoutMs: 5_000 });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  const { run, cluster } = chaosSuite();
 
   it('one instance SIGKILLed: the other serves everything, the restarted one rejoins', async () => {
     const result = await run(shortScenario('one Switchyard SIGKILLed', 2_000));
@@ -37,7 +20,7 @@ describe('chaos: Switchyard instances stopping and flags changing under load', {
     const lastRetry = Math.max(...result.outcomes.filter((o) => o.retried).map((o) => o.sentAt));
     assert.equal(new Set(result.outcomes.filter((o) => o.sentAt > lastRetry).map((o) => o.instance)).size, 2, 'the restarted instance serves again');
     // The autopilot's lease ends up with a live process (the survivor, or the restarted one).
-    assert.ok(await eventually(async () => (await cluster.leaderInstance()) !== null, 15_000), result.notes.join('; '));
+    assert.ok(await eventually(async () => (await cluster().leaderInstance()) !== null, 15_000), result.notes.join('; '));
   });
 
   it('SIGTERM under load: in-flight requests finish, no connection is cut under a request', async () => {
@@ -55,6 +38,6 @@ describe('chaos: Switchyard instances stopping and flags changing under load', {
     const toggles = result.outcomes.filter((o) => o.kind === 'toggle');
     assert.equal(toggles.at(-1)?.backend, 'new');
     assert.ok(toggles.some((o) => o.backend === 'legacy'));
-    assert.match(cluster.capturedOutput(), /flags reload rejected; version \w+ stays in force:\\n {2}- \S+routes\.yaml:5: routes\[0\]\.mode: must be one of/, 'the rejected edit was logged (a JSON line), file:line:field');
+    assert.match(cluster().capturedOutput(), /flags reload rejected; version \w+ stays in force:\\n {2}- \S+routes\.yaml:5: routes\[0\]\.mode: must be one of/, 'the rejected edit was logged (a JSON line), file:line:field');
   });
 });

@@ -86,3 +86,27 @@ export function story(run: CanaryRunView | null): string {
   const last = run.evaluations.at(-1);
   return `${run.status} at ${run.setPercentage}% [${run.stage.kind} ${run.stage.index}]\n  ${events.join('\n  ')}\n  last evaluation: ${last?.explanation ?? 'none'}`;
 }
+
+/**
+ * flags/ text of the canary tests: Flask's GET /users/:id on legacy, the `user` handler on new, at
+ * `mode: legacy` with the given canary policy (YAML lines, any indentation), then `extraRoutes` and
+ * `settings.canary`.
+ */
+export function usersCanaryFlags(flaskUrl: string, policy: string, settingsCanary: string, extraRoutes = ''): string {
+  const lines = policy.trim().split('\n').map((l) => `      ${l.trim()}`).join('\n');
+  return `
+upstreams:
+  flask: { url: "${flaskUrl}" }
+routes:
+  - name: users
+    path: /users/:id
+    methods: [GET]
+    legacy: { upstream: flask }
+    new: { handler: user }
+    mode: legacy
+    canary:
+${lines}
+${extraRoutes}settings:
+  canary: ${settingsCanary}
+`;
+}
