@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { sendProblem } from '../errors/problem.js';
-import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import { forwardInterim } from '../proxy/interim-response.js';
 import type { CacheContext } from './cache-context.js';
 import type { Coalescing, Lock, Settle } from './cache-coalescing.js';
@@ -9,7 +7,7 @@ import { parseVary, variantKey } from './cache-key.js';
 import { decodeEntry, type Found } from './cache-lookup.js';
 import { ageValue, applyNotModified, decideStorage, staleIfErrorAllows, type Headers, type Policy } from './cache-policy.js';
 import { viewOf, type CacheRequest, type Keys } from './cache-request.js';
-import { CACHE_HEADER, type CacheResponses } from './cache-responses.js';
+import type { CacheResponses } from './cache-responses.js';
 import type { CacheWrites } from './cache-writes.js';
 import { encodeRecord, type EntryMeta, type VaryMarker } from './entry-codec.js';
 import { streamThrough } from './fill-stream.js';
@@ -68,7 +66,7 @@ export class CacheFill {
           return 'served';
         }
         settle({ kind: 'pass' });
-        this.failed(c, error);
+        this.responses.upstreamFailed(c, error, 'MISS');
         return 'served';
       }
       return await this.onResponse(c, true, from, response, settle, lock, requestTime);
@@ -214,13 +212,6 @@ export class CacheFill {
     return 'served';
   }
 
-  /** The fill itself failed (already logged and mapped by the upstream client): its problem+json. */
-  private failed(c: CacheRequest, error: unknown): void {
-    const failure = toUpstreamFailure(c.upstream.config.name, error);
-    this.ctx.stats.count(c.route, 'MISS');
-    if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, 'MISS');
-    sendProblem(c.res, failure, { route: c.route, upstream: c.upstream.config.name });
-  }
 }
 
 /** The request view minus what only the request asked for (its Cache-Control, Pragma, credential). */

@@ -18,15 +18,18 @@ export function invalidationInterceptor(ctx: CacheContext, writes: CacheWrites):
 function invalidateAfter(ctx: CacheContext, writes: CacheWrites, c: CacheRequest): void {
   const keys = [keysOf(c).base];
   c.res.once('finish', () => {
-    if (c.res.statusCode < 200 || c.res.statusCode >= 400 || !ctx.store.available()) return;
+    if (c.res.statusCode < 200 || c.res.statusCode >= 400) return;
     for (const name of ['location', 'content-location']) {
       const other = sameOriginKey(c, c.res.getHeader(name));
       if (other !== null) keys.push(other);
     }
+    const reachable = ctx.store.available();
     for (const key of keys) {
       ctx.passes.forget(key);
-      // Deleting the entry or the Vary marker orphans every variant (see variantKey).
-      void writes.deleteQuietly(key);
+      // Deleting the entry or the Vary marker orphans every variant (see variantKey). With the
+      // store out of reach only this process's reserve copies can go (none is served after this).
+      if (reachable) void writes.deleteQuietly(key);
+      else ctx.reserve?.forget(key);
     }
   });
 }

@@ -64,7 +64,11 @@ export class CacheLookup {
     if (value === null) return found;
     // Only an in-process store hands back the same Buffer again; policies are read-only.
     if (this.ctx.store.inner.inProcess === true) this.decoded.set(value, found);
-    else this.rememberMeta(key, value, meta);
+    else {
+      this.rememberMeta(key, value, meta);
+      // A changed entry only (unchanged ones take the sameAsBefore path): no work per hit.
+      this.ctx.reserve?.remember(keys.base, key, found.entry);
+    }
     return found;
   }
 

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import fresh from 'fresh';
 import { sendProblem } from '../errors/problem.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
+import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import type { CacheContext } from './cache-context.js';
 import type { LoadedEntry } from './cache-lookup.js';
 import { ageSeconds } from './cache-policy.js';
@@ -43,6 +44,14 @@ export class CacheResponses {
     this.ctx.stats.count(c.route, 'MISS');
     if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, 'MISS');
     sendProblem(c.res, new SwitchyardError('SWITCHYARD_NOT_CACHED', 'the request asked for a cached response only (only-if-cached) and none is stored', { status: 504 }), { route: c.route });
+  }
+
+  /** Asking legacy failed (already logged and mapped by the upstream client): its problem+json. */
+  upstreamFailed(c: CacheRequest, error: unknown, status: CacheStatus): void {
+    const failure = toUpstreamFailure(c.upstream.config.name, error);
+    this.ctx.stats.count(c.route, status);
+    if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, status);
+    sendProblem(c.res, failure, { route: c.route, upstream: c.upstream.config.name });
   }
 
   /** Legacy answers this one through the next dispatch (the proxy), counted and labelled `status`. */

@@ -45,6 +45,8 @@ export class CacheWrites {
   }
 
   async deleteQuietly(key: string): Promise<void> {
+    // The reserve first: even when the store cannot be reached, this process never serves what it was told is gone.
+    this.ctx.reserve?.forget(key);
     try {
       await this.ctx.store.delete(key);
     } catch {

@@ -46,7 +46,7 @@ export function createResponseCache(options: ResponseCacheOptions, redis: RedisT
   const clock = options.clock ?? Date.now;
   const inner = options.store ?? (redis !== null ? new RedisStore({ url: redis, commandTimeoutMs: settings.operationTimeoutMs, logger }) : new MemoryStore(settings.memoryMaxBytes, clock));
   const store = new GuardedStore(inner, { timeoutMs: settings.operationTimeoutMs, logger });
-  const layer = new HttpCache({ store, clock, logger });
+  const layer = new HttpCache({ store, clock, logger, reserveMaxBytes: settings.reserveMaxBytes });
   const stats = (): CacheStatsSnapshot => ({ routes: layer.stats.snapshot(), store: store.stats() });
   const purge = async (request: PurgeRequest): Promise<number> => {
     const resolved = resolvePurge(request, context());

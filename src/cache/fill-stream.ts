@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from '
 import type { CacheContext } from './cache-context.js';
 import type { CacheRequest } from './cache-request.js';
 import { CACHE_HEADER, clientHasIt, notModifiedHeaders } from './cache-responses.js';
+import type { CacheStatus } from './cache-stats.js';
 
 /** Keeping a copy of a streamed response: within `limit` bytes it is stored before the response ends. */
 export interface Capture {
@@ -18,12 +19,12 @@ export interface Capture {
  * anyway); once the response is too large to keep, backpressure applies and nothing is buffered
  * beyond the socket's own. `c` is null for a background refresh (nobody to send to).
  */
-export function streamThrough(ctx: CacheContext, c: CacheRequest | null, response: IncomingMessage, status: number, headers: IncomingHttpHeaders, capture: Capture | null): Promise<void> {
+export function streamThrough(ctx: CacheContext, c: CacheRequest | null, response: IncomingMessage, status: number, headers: IncomingHttpHeaders, capture: Capture | null, label: CacheStatus = 'MISS'): Promise<void> {
   const res = c?.res ?? null;
   let sending = false;
   if (c !== null && res !== null) {
-    ctx.stats.count(c.route, 'MISS');
-    const out: OutgoingHttpHeaders = { ...headers, [CACHE_HEADER]: 'MISS' };
+    ctx.stats.count(c.route, label);
+    const out: OutgoingHttpHeaders = { ...headers, [CACHE_HEADER]: label };
     delete out['transfer-encoding'];
     if (!res.destroyed && !res.headersSent) {
       if (status === 200 && clientHasIt(c.req.headers, out)) {

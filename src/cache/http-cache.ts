@@ -13,6 +13,8 @@ import { CacheUnavailableError } from './cache-store.js';
 import { CacheWrites } from './cache-writes.js';
 import type { GuardedStore } from './guarded-store.js';
 import { PassMemo } from './pass-memo.js';
+import { ReserveFallback } from './reserve-fallback.js';
+import { StaleReserve } from './stale-reserve.js';
 
 export { CACHE_HEADER } from './cache-responses.js';
 export type { CacheRequest } from './cache-request.js';
@@ -29,6 +31,8 @@ export interface HttpCacheOptions {
   readonly lockPollMs?: number;
   /** What the cache passes requests on to (default: the upstream client's proxy). */
   readonly dispatch?: LegacyDispatch;
+  /** Bytes of last copies kept in this process for a shared store's outages (stale-reserve.ts); 0 or absent: none. */
+  readonly reserveMaxBytes?: number;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -49,17 +53,21 @@ export class HttpCache {
   private readonly writes: CacheWrites;
   private readonly responses: CacheResponses;
   private readonly fill: CacheFill;
+  private readonly fallback: ReserveFallback;
   private readonly dispatch: LegacyDispatch;
   private closed = false;
 
   constructor(options: HttpCacheOptions) {
     const next = options.dispatch ?? proxyDispatch;
-    this.ctx = { store: options.store, clock: options.clock, wallClock: options.wallClock ?? Date.now, logger: options.logger, stats: this.stats, passes: new PassMemo(options.clock, options.passMemoMs ?? 10_000) };
+    // An in-process store is never out of reach: only a shared one needs a reserve.
+    const reserve = options.store.inner.inProcess !== true && (options.reserveMaxBytes ?? 0) > 0 ? new StaleReserve(options.reserveMaxBytes ?? 0) : null;
+    this.ctx = { store: options.store, clock: options.clock, wallClock: options.wallClock ?? Date.now, logger: options.logger, stats: this.stats, passes: new PassMemo(options.clock, options.passMemoMs ?? 10_000), reserve };
     this.lookups = new CacheLookup(this.ctx);
     this.coalescing = new Coalescing(this.ctx, options.lockPollMs ?? 25);
     this.writes = new CacheWrites(this.ctx);
     this.responses = new CacheResponses(this.ctx, next);
     this.fill = new CacheFill(this.ctx, this.coalescing, this.writes, this.responses);
+    this.fallback = new ReserveFallback(this.ctx, this.responses);
     this.dispatch = compose(next, [invalidationInterceptor(this.ctx, this.writes), this.bypass(), this.lookupAndServe()]);
   }
 
@@ -76,7 +84,8 @@ export class HttpCache {
   private bypass(): CacheInterceptor {
     return (next) => (c) => {
       const method = c.req.method ?? 'GET';
-      if ((method !== 'GET' && method !== 'HEAD') || uncacheableRequest(c) || this.closed || !this.store.available()) return this.responses.passThrough(c, 'BYPASS');
+      if ((method !== 'GET' && method !== 'HEAD') || uncacheableRequest(c) || this.closed) return this.responses.passThrough(c, 'BYPASS');
+      if (!this.store.available()) return this.outOfReach(c);
       next(c);
     };
   }
@@ -86,10 +95,16 @@ export class HttpCache {
     return () => (c) => {
       this.serve(c).catch((error: unknown) => {
         if (!(error instanceof CacheUnavailableError)) this.ctx.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-        if (!c.res.headersSent) this.responses.passThrough(c, 'BYPASS');
-        else c.res.destroy();
+        if (c.res.headersSent) c.res.destroy();
+        else if (error instanceof CacheUnavailableError) this.outOfReach(c);
+        else this.responses.passThrough(c, 'BYPASS');
       });
     };
+  }
+
+  /** The store cannot be reached: BYPASS, with this process's reserve copy if legacy fails too. */
+  private outOfReach(c: CacheRequest): void {
+    if (!this.fallback.serve(c)) this.responses.passThrough(c, 'BYPASS');
   }
 
   private async serve(c: CacheRequest): Promise<void> {
@@ -139,6 +154,7 @@ export class HttpCache {
   /** Deletes every key under `prefix` that passes `filter` (see cache-purge.ts). */
   async purge(prefix: string, filter?: (key: string) => boolean): Promise<number> {
     this.ctx.passes.clear();
+    this.ctx.reserve?.forgetMatching(prefix, filter);
     return this.store.deleteMatching(prefix, filter, 30_000);
   }
 

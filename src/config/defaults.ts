@@ -21,6 +21,7 @@ export const CACHE_SETTINGS_DEFAULTS: CacheSettings = Object.freeze({
   lockTtlMs: 10_000,
   keepStaleSeconds: 300,
   memoryMaxBytes: 64 * 1024 * 1024,
+  reserveMaxBytes: 16 * 1024 * 1024,
 });
 
 export const SHADOW_SETTINGS_DEFAULTS: ShadowSettings = Object.freeze({

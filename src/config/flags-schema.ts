@@ -220,6 +220,7 @@ const settingsCache = {
     lockTtlMs: { type: 'integer', minimum: 100, maximum: 300_000, default: CACHE_SETTINGS_DEFAULTS.lockTtlMs, description: 'Lifetime of the cross-instance fill lock (stampede protection).' },
     keepStaleSeconds: seconds('Extra time a stale entry with ETag/Last-Modified is kept for 304 revalidation.', CACHE_SETTINGS_DEFAULTS.keepStaleSeconds),
     memoryMaxBytes: { type: 'integer', minimum: 1024, maximum: 68_719_476_736, default: CACHE_SETTINGS_DEFAULTS.memoryMaxBytes, description: 'Memory bound of the embedded in-memory store (read at start-up).' },
+    reserveMaxBytes: { type: 'integer', minimum: 0, maximum: 68_719_476_736, default: CACHE_SETTINGS_DEFAULTS.reserveMaxBytes, description: 'With Redis: bytes of last entry copies each process keeps, served only when Redis is out of reach and legacy fails, within stale-if-error (read at start-up; 0 turns it off).' },
   },
 } as const;
 

@@ -193,6 +193,8 @@ export interface CacheSettings {
   readonly keepStaleSeconds: number;
   /** Memory bound of the embedded in-memory store (used when no REDIS_URL is set). */
   readonly memoryMaxBytes: number;
+  /** With a shared store: bytes of last copies this process keeps for when the store and legacy both fail (0: none). */
+  readonly reserveMaxBytes: number;
 }
 
 export interface Settings {

@@ -39,10 +39,10 @@ async function commandsProcessed(): Promise<number> {
 }
 
 /** A short operation timeout (outage tests prove BYPASS within it); sharing tests pass a roomier one so a busy CI machine cannot turn a slow write into a skipped one. */
-function flags(operationTimeoutMs = 100): string {
+function flags(operationTimeoutMs = 100, legacyUrl = flask.url): string {
   return `
 upstreams:
-  flask: { url: "${flask.url}", maxInFlight: 8 }
+  flask: { url: "${legacyUrl}", maxInFlight: 8 }
 routes:
   - name: cached
     path: /c/*
@@ -53,8 +53,8 @@ settings:
 `;
 }
 
-async function instance(operationTimeoutMs = 100): Promise<Listening> {
-  const l = await listen({ flags: flagsText(flags(operationTimeoutMs)), logger: captureLogger(), cache: { redisUrl: redis.url } });
+async function instance(operationTimeoutMs = 100, legacyUrl = flask.url): Promise<Listening> {
+  const l = await listen({ flags: flagsText(flags(operationTimeoutMs, legacyUrl)), logger: captureLogger(), cache: { redisUrl: redis.url } });
   await waitUntil(() => l.switchyard.cacheStats().store.available, 'redis connected');
   return l;
 }
@@ -280,6 +280,96 @@ describe('response cache on Redis: outages never reach the client', () => {
       assert.ok(sent < 40, `${sent} commands reached Redis for 60+ requests: the breaker held them back`);
     } finally {
       await sy.close();
+    }
+  });
+});
+
+describe('response cache on Redis: Redis and legacy down together — the reserve copy', () => {
+  const setFlaky = async (legacy: LegacyServer, fail: boolean): Promise<void> => {
+    await fetchJson(`${legacy.url}/flaky/mode?fail=${fail ? 1 : 0}`, { method: 'POST' });
+  };
+  /** Stored, then read back once (a read is what keeps the process's copy). */
+  const prime = async (sy: Listening, path: string): Promise<Reply> => {
+    assert.equal((await request(sy.url, path)).headers['x-switchyard-cache'], 'MISS', path);
+    const hit = await request(sy.url, path);
+    assert.equal(hit.headers['x-switchyard-cache'], 'HIT', path);
+    return hit;
+  };
+
+  it('legacy answering 503 with Redis killed: the kept copy as STALE within stale-if-error; never a purged copy, never one outside its window, never while legacy answers', async () => {
+    const sy = await instance();
+    try {
+      const kept = await prime(sy, '/c/flaky?t=kept');
+      await prime(sy, '/c/flaky?t=purged');
+      await prime(sy, '/c/flaky?t=nowindow&sie=0');
+      assert.equal(await sy.switchyard.purgeCache({ url: '/c/flaky?t=purged' }), 1);
+
+      await redis.kill();
+      await waitUntil(() => !sy.switchyard.cacheStats().store.available, 'the store to be out of reach');
+      // Legacy healthy: its answer, not the copy (another instance may have purged or replaced it).
+      const live = await request(sy.url, '/c/flaky?t=kept');
+      assert.equal(live.status, 200);
+      assert.equal(live.headers['x-switchyard-cache'], 'BYPASS');
+      assert.notEqual(live.json().nonce, kept.json().nonce);
+
+      // Past max-age=1: a copy still fresh would rightly be served on an error even without stale-if-error.
+      await delay(1_100);
+      await setFlaky(flask, true);
+      try {
+        const stale = await request(sy.url, '/c/flaky?t=kept');
+        assert.equal(stale.status, 200);
+        assert.equal(stale.headers['x-switchyard-cache'], 'STALE');
+        assert.equal(stale.json().nonce, kept.json().nonce, 'the copy read before the outage');
+        assert.equal(stale.headers['content-type'], kept.headers['content-type']);
+        const head = await request(sy.url, '/c/flaky?t=kept', { method: 'HEAD' });
+        assert.equal(head.status, 200);
+        assert.equal(head.headers['x-switchyard-cache'], 'STALE');
+
+        for (const path of ['/c/flaky?t=purged', '/c/flaky?t=nowindow&sie=0', '/c/flaky?t=never']) {
+          const r = await request(sy.url, path);
+          assert.equal(r.status, 503, path);
+          assert.equal(r.headers['x-switchyard-cache'], 'BYPASS', path);
+        }
+        const counts = sy.switchyard.cacheStats().routes['cached'];
+        assert.ok(counts !== undefined && counts.stale >= 2, JSON.stringify(counts));
+      } finally {
+        await setFlaky(flask, false);
+      }
+    } finally {
+      await sy.close();
+      await redis.restart();
+    }
+  });
+
+  it('legacy killed (connection refused) with Redis killed: STALE instead of 502; a URL without a copy gets the 502 problem+json', async () => {
+    const own = await startFlask({ workers: 1 });
+    let stopped = false;
+    const sy = await instance(100, own.url);
+    const invalidated = `/c/respond/inv?h=${encodeURIComponent('Cache-Control: public, max-age=1, stale-if-error=60')}`;
+    try {
+      const kept = await prime(sy, '/c/flaky?t=down');
+      await prime(sy, invalidated);
+      await redis.kill();
+      await waitUntil(() => !sy.switchyard.cacheStats().store.available, 'the store to be out of reach');
+      // An unsafe request's 2xx invalidates the URL even now: this process forgets its copy.
+      assert.equal((await request(sy.url, invalidated, { method: 'POST' })).status, 200);
+      await own.stop();
+      stopped = true;
+
+      const stale = await request(sy.url, '/c/flaky?t=down');
+      assert.equal(stale.status, 200);
+      assert.equal(stale.headers['x-switchyard-cache'], 'STALE');
+      assert.equal(stale.json().nonce, kept.json().nonce);
+      for (const path of [invalidated, '/c/flaky?t=nocopy']) {
+        const failed = await request(sy.url, path);
+        assert.equal(failed.status, 502, path);
+        assert.match(String(failed.headers['content-type']), /application\/problem\+json/, path);
+        assert.equal(failed.json().code, 'SWITCHYARD_UPSTREAM_UNAVAILABLE', path);
+      }
+    } finally {
+      await sy.close();
+      if (!stopped) await own.stop();
+      await redis.restart();
     }
   });
 });
