@@ -6,6 +6,7 @@
  * restarted on its own port, so clients and Switchyard reconnect to the same addresses.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,12 @@ import { ROOT, type CliRun } from '../../test/support/cli-process.js';
 import { freePort, startFlask, type LegacyServer } from '../../test/support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../../test/support/redis-server.js';
 import { startUnleashServer, type UnleashTestServer } from '../../test/support/unleash-server.js';
+import type { ProbeTokens } from './token-probe.js';
+import { secretToken } from './token-scan.js';
 
-export const ADMIN_TOKEN = 'chaos-admin-token-0123456789abcdef';
+/** Fresh per run, from letters ordinary output never strings together, so the token scan can look for any part of one. */
+export const TOKENS: ProbeTokens = Object.freeze({ admin: secretToken(randomBytes(24)), viewer: secretToken(randomBytes(24)), override: secretToken(randomBytes(24)), guess: secretToken(randomBytes(24)) });
+export const ADMIN_TOKEN = TOKENS.admin;
 export const USERS_FLAG = 'users';
 
 export interface ClusterOptions {
@@ -190,7 +195,9 @@ export class ChaosCluster {
       SWITCHYARD_PORT: String(port),
       SWITCHYARD_HOST: '127.0.0.1',
       SWITCHYARD_HANDLERS: join(ROOT, 'examples', 'new-handlers.ts'),
-      SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN,
+      SWITCHYARD_ADMIN_TOKEN: TOKENS.admin,
+      SWITCHYARD_VIEWER_TOKEN: TOKENS.viewer,
+      SWITCHYARD_OVERRIDE_TOKEN: TOKENS.override,
       SWITCHYARD_METRICS: 'prometheus',
       SWITCHYARD_LOG_FORMAT: 'json',
       SWITCHYARD_BACKUP_DIR: join(this.dir, `backup-${i}`),
@@ -289,6 +296,11 @@ export class ChaosCluster {
   }
 
   /** Everything the Switchyard processes printed (for greps of the captured output). */
+  /** Unleash's tokens (exact strings: their `*:env.` prefix is ordinary text), when it runs. */
+  unleashTokens(): Record<string, string> {
+    return this.unleash === null ? {} : { 'unleash client token': this.unleash.clientToken, 'unleash admin token': this.unleash.adminToken };
+  }
+
   capturedOutput(): string {
     return readdirSync(this.dir)
       .filter((f) => /^switchyard-\d+-\d+\.log$/.test(f))

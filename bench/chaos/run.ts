@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ChaosCluster } from './cluster.js';
 import { formatDetails, formatTable } from './report.js';
 import { runScenario, SCENARIOS, type ScenarioResult } from './scenarios.js';
+import { checkTokenSecrecy, describeSecrecy, type TokenSecrecy } from './token-probe.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -27,6 +28,7 @@ const log = (line: string): void => void process.stderr.write(`chaos: ${line}\n`
 const scenarios = SCENARIOS.filter((s) => (only === undefined || s.name.includes(only)) && (unleash || s.unleash !== true));
 const cluster = await ChaosCluster.start({ unleash, log });
 const results: ScenarioResult[] = [];
+let secrecy: TokenSecrecy | null = null;
 try {
   let firstId = 1;
   for (const scenario of scenarios) {
@@ -38,13 +40,15 @@ try {
     log(`  sent ${f.sent}, lost ${f.lost}, misrouted ${f.misrouted}, unexpected errors ${f.unexpectedErrors}, retried ${f.retried}, recovery ${f.recoveryMs ?? 'never'} ms`);
     await delay(2_000);
   }
+  secrecy = await checkTokenSecrecy(cluster);
+  log(describeSecrecy(secrecy));
 } finally {
   const captured = cluster.capturedOutput();
   await cluster.stop();
   const resultsDir = join(dirname(dirname(fileURLToPath(import.meta.url))), 'results');
   mkdirSync(resultsDir, { recursive: true });
   const header = `Chaos run ${new Date().toISOString()}: ${rate} req/s open loop over two Switchyard processes; ${unleash ? 'Unleash on' : 'no Unleash'}.\n\n`;
-  const table = formatTable(results);
+  const table = `${formatTable(results)}${secrecy === null ? '' : `\n\n${describeSecrecy(secrecy)}`}`;
   writeFileSync(join(resultsDir, 'chaos.md'), `${header}${table}\n\n${formatDetails(results)}\n`);
   writeFileSync(join(resultsDir, 'chaos-output.log'), captured);
   // Every request that failed, was retried or went to a cached route, for a closer look.
@@ -55,5 +59,9 @@ try {
 const failing = results.filter((r) => r.figures.lost > 0 || r.figures.misrouted > 0 || r.figures.unexpectedErrors > 0);
 if (failing.length > 0) {
   log(`failed: ${failing.map((r) => r.name).join('; ')}`);
+  process.exitCode = 1;
+}
+if (secrecy === null || secrecy.leaks.length > 0) {
+  log(secrecy === null ? 'failed: the token scan did not run' : 'failed: a token appeared in the captured output');
   process.exitCode = 1;
 }

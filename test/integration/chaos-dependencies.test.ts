@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkTokenSecrecy } from '../../bench/chaos/token-probe.js';
 import { assertNothingLostOrMisrouted, chaosSuite, shortScenario } from '../support/chaos-assertions.js';
 
 describe('chaos: dependencies failing under load (two Switchyard processes, Redis, gunicorn)', { timeout: 170_000 }, () => {
-  const { run } = chaosSuite();
+  const { cluster, run } = chaosSuite();
 
   it('Redis SIGKILLed and restarted: every request answered 200, cache, shadow and flags carry on', async () => {
     const result = await run(shortScenario('Redis SIGKILL', 3_000));
@@ -38,5 +39,15 @@ describe('chaos: dependencies failing under load (two Switchyard processes, Redi
     const result = await run(shortScenario('shadow side answering garbage', 3_000));
     assertNothingLostOrMisrouted(result);
     assert.deepEqual(Object.keys(result.figures.byStatus), ['200']);
+  });
+
+  it('after the faults: no token, right or wrong, in either instance’s whole output or in any admin answer', async () => {
+    const secrecy = await checkTokenSecrecy(cluster());
+    assert.ok(secrecy.probes >= 20 && secrecy.scannedBytes > 10_000, JSON.stringify({ probes: secrecy.probes, bytes: secrecy.scannedBytes }));
+    // The probes reached what they aim at: wrong tokens refused, the viewer refused a control, the rest answered.
+    assert.equal(secrecy.statuses.length, secrecy.probes);
+    const perInstance = secrecy.probes / cluster().urls.length;
+    assert.deepEqual(secrecy.statuses, secrecy.statuses.map((_, i) => (i % perInstance < 3 ? 403 : 200)));
+    assert.deepEqual(secrecy.leaks, []);
   });
 });
