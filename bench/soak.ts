@@ -4,7 +4,9 @@
  * a rollout decided by a real Unleash, Prometheus metrics), no faults. Every 10 s it samples each
  * instance's RSS, V8 heap and event-loop delay (from /_switchyard/metrics) and the clients'
  * latency of that window. Passes when, after the warm-up (the first fifth, at least 1 minute):
- * - every RSS sample stays within ±10% of that instance's post-warm-up median;
+ * - RSS stays within ±10%: each instance's RSS envelope (the highest sample of each trailing minute,
+ *   soak-checks.ts — a post-GC dip that the next minute takes back is not growth) within ±10% of
+ *   its median; the raw minimum and maximum are reported beside it;
  * - the heap does not grow: the median of the last third of the samples is within ±10% of the
  *   first third's (the heap saw-tooths with each GC, so it is compared as a trend);
  * - p99 does not drift: the median window p99 of the last third is at most 1.5× that of the
@@ -23,6 +25,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { analyse, summary } from './chaos/analyse.js';
 import { ChaosCluster } from './chaos/cluster.js';
 import { startLoad, type Outcome } from './chaos/load.js';
+import { median, rssEnvelopeCheck } from './soak-checks.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -65,10 +68,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
 const log = (line: string): void => void process.stderr.write(`soak: ${line}\n`);
@@ -120,9 +119,13 @@ const third = Math.max(1, Math.floor(warm.length / 3));
 const checks: { what: string; pass: boolean; detail: string }[] = [];
 for (let i = 0; i < cluster.urls.length; i++) {
   const rss = warm.map((s) => s.rssMb[i]!);
-  const m = median(rss);
-  const worst = Math.max(...rss.map((v) => Math.abs(v / m - 1)));
-  checks.push({ what: `instance ${i} RSS within ±10% of its median`, pass: worst <= 0.1, detail: `median ${m} MB, min ${Math.min(...rss)}, max ${Math.max(...rss)} (worst ${(worst * 100).toFixed(1)}%)` });
+  const envelope = rssEnvelopeCheck(rss, Math.round(60_000 / SAMPLE_MS));
+  const rawWorst = Math.max(...rss.map((v) => Math.abs(v / median(rss) - 1)));
+  checks.push({
+    what: `instance ${i} RSS (its 1-minute envelope) within ±10% of its median`,
+    pass: envelope.pass,
+    detail: `envelope median ${envelope.median} MB, worst ${(envelope.worst * 100).toFixed(1)}%; raw samples ${Math.min(...rss)}–${Math.max(...rss)} MB (worst ${(rawWorst * 100).toFixed(1)}% from their median)`,
+  });
   const heap = warm.map((s) => s.heapMb[i]!);
   const growth = median(heap.slice(-third)) / median(heap.slice(0, third)) - 1;
   checks.push({ what: `instance ${i} heap trend within ±10%`, pass: Math.abs(growth) <= 0.1, detail: `median of the first third ${median(heap.slice(0, third)).toFixed(1)} MB, of the last third ${median(heap.slice(-third)).toFixed(1)} MB (${(growth * 100).toFixed(1)}%)` });
