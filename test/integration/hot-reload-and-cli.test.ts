@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { handlers } from '../../examples/new-handlers.js';
-import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { eventually, ROOT, runCli as runCliProcess, type CliRun } from '../support/cli-process.js';
+import { fetchJson, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { captureLogger, listen } from '../support/switchyard-harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let flask: LegacyServer;
 let dir: string;
 
@@ -18,14 +16,14 @@ const upstreams = (maxInFlight = 4) => `upstreams:\n  flask: { url: "${flask.url
 const routes = (mode: 'legacy' | 'new') =>
   `routes:\n  - name: flask-app\n    path: /flask/*\n    legacy: { upstream: flask, stripPrefix: /flask }\n  - name: hello\n    path: /flask/hello\n    methods: [GET]\n    legacy: { upstream: flask, stripPrefix: /flask }\n    new: { handler: hello }\n    mode: ${mode}\n`;
 
-/** Polls until `check` passes or 5 s have gone by (reloads are asynchronous by nature). */
-async function eventually(check: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+/** Flask's own count of requests that reached it for `path` (counted as they arrive, before the view runs). */
+async function arrived(path: string): Promise<number> {
+  return (await fetchJson<Record<string, number>>(`${flask.url}/__hits`))[path] ?? 0;
+}
+
+/** Resolves once one more request for `path` has reached Flask: it is in flight, not merely sent. */
+async function inFlightAt(path: string, before: number): Promise<void> {
+  assert.ok(await eventually(async () => (await arrived(path)) > before, 30_000), `no request for ${path} reached Flask`);
 }
 
 before(async () => {
@@ -49,8 +47,9 @@ describe('hot reload of flags/', () => {
       const v1 = l.switchyard.config.version;
 
       // A slow legacy request is in flight while the upstream is reconfigured (new pool, new limits).
+      const slowBefore = await arrived('/slow');
       const inFlight = fetch(`${l.url}/flask/slow?ms=1200`);
-      await new Promise((r) => setTimeout(r, 150));
+      await inFlightAt('/slow', slowBefore);
       await writeFile(path.join(dir, 'upstreams.yaml'), upstreams(8));
       await writeFile(path.join(dir, 'routes.yaml'), routes('new'));
       assert.ok(await eventually(async () => (await side()) === 'new'), 'the edit took effect');
@@ -78,15 +77,7 @@ describe('hot reload of flags/', () => {
 });
 
 describe('CLI', () => {
-  function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill: () => void; stdout: () => string } {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-    return { done, kill: () => child.kill('SIGTERM'), stdout: () => stdout };
-  }
+  const runCli = (args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun => runCliProcess(args, { SWITCHYARD_LOG_LEVEL: 'info', ...env });
 
   it('exits non-zero naming file, line, field and reason for a bad flags file', async () => {
     const bad = await mkdtemp(path.join(tmpdir(), 'switchyard-bad-'));
@@ -128,13 +119,14 @@ describe('CLI', () => {
       await writeFile(path.join(good, 'upstreams.yaml'), upstreams());
       await writeFile(path.join(good, 'routes.yaml'), routes('new'));
       const cli = runCli(['--flags', good, '--port', '0', '--host', '127.0.0.1', '--handlers', path.join(ROOT, 'examples/new-handlers.ts')]);
-      stop = cli.kill;
+      stop = () => cli.signal('SIGTERM');
       let url = '';
       assert.ok(
+        // A cold tsx start on a loaded 2-core machine can take many seconds.
         await eventually(() => {
           url = /listening on (http:\/\/\S+)/.exec(cli.stdout())?.[1] ?? '';
           return url !== '';
-        }),
+        }, 60_000),
         cli.stdout(),
       );
       assert.match(cli.stdout(), new RegExp(`legacy app \`flask-app\` mounted at /flask/\\* → ${flask.url.replace(/\./g, '\\.')} \\(strips /flask\\)`));
@@ -154,9 +146,10 @@ describe('CLI', () => {
       });
       assert.match(malformed, /^HTTP\/1\.1 400 Bad Request\r\n[^]*content-type: application\/problem\+json[^]*"code":"SWITCHYARD_BAD_REQUEST"/i);
       // SIGTERM with a request in flight: it completes, then the process exits 0.
+      const slowBefore = await arrived('/slow');
       const inFlight = fetch(`${url}/flask/slow?ms=800`);
-      await new Promise((r) => setTimeout(r, 200));
-      cli.kill();
+      await inFlightAt('/slow', slowBefore);
+      cli.signal('SIGTERM');
       const drained = await inFlight;
       assert.equal(drained.status, 200);
       assert.deepEqual(await drained.json(), { slept_ms: 800 });
