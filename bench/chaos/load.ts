@@ -66,7 +66,8 @@ export function pathFor(kind: Kind, id: number, user: number): string {
     case 'catalog':
       return '/app/catalog';
     case 'cached':
-      return `/app/cacheable?max_age=1&sie=60&v=${id % 8}`;
+      // Eight URLs, each sent to both instances (id % 8 would tie each URL to one instance: ids alternate).
+      return `/app/cacheable?max_age=1&sie=60&v=${Math.floor(id / KINDS.length) % 8}`;
     case 'toggle':
       return '/app/echo/toggle';
     case 'canaried':
