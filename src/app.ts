@@ -51,6 +51,8 @@ import { MemoryIgnoreRuleStore, RuntimeIgnoreRules, type IgnoreRuleStore } from 
 import { RedisIgnoreRuleStore } from './shadow/redis-ignore-rule-store.js';
 import { uiRouter } from './ui/ui-router.js';
 import { UiSessions } from './ui/ui-sessions.js';
+import { MemoryRevocations, type SessionRevocations } from './ui/session-revocations.js';
+import { RedisRevocations } from './ui/redis-revocations.js';
 import { ShadowCounts } from './metrics/shadow-counts.js';
 import { ProcessMetrics } from './metrics/process-metrics.js';
 import { switchyardMetrics } from './metrics/switchyard-metrics.js';
@@ -311,7 +313,12 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const adminToken = options.adminToken ? Buffer.from(options.adminToken) : null;
   const viewerToken = options.viewerToken ? Buffer.from(options.viewerToken) : null;
   const uiNow = options.ui?.now ?? Date.now;
-  const sessions = adminToken === null ? null : new UiSessions({ adminToken, ttlMs: options.ui?.sessionTtlMs ?? 8 * 3600_000, now: uiNow, randomId: randomUUID });
+  // Sign-outs live where the runtime flags do: with Redis every instance refuses a signed-out cookie.
+  const revocations = (): SessionRevocations =>
+    redisAt.runtimeFlags === null
+      ? new MemoryRevocations(uiNow)
+      : new RedisRevocations({ url: redisAt.runtimeFlags, namespace: options.runtimeFlags?.namespace ?? infrastructure.flagsNamespace, logger, now: uiNow });
+  const sessions = adminToken === null ? null : new UiSessions({ adminToken, ttlMs: options.ui?.sessionTtlMs ?? 8 * 3600_000, now: uiNow, randomId: randomUUID, revocations: revocations() });
   const events = eventsSection({
     snapshot: () => ({
       flagVersion: snapshot.config.version,
@@ -337,7 +344,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     shadowSection(shadowStore, () => snapshot.config),
     flagsSection({ engine: flagEngine, config: () => snapshot.config }),
     canarySection(canary.controller),
-    responseCache.admin,
+    responseCache.adminSection(flagEngine.store),
     shadowRulesSection(ignoreRules, shadowStore, () => snapshot.config),
     events,
   ], credentialAttempts);
@@ -441,6 +448,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       await outcomes.close();
       await reloading;
       await flagEngine.close();
+      await sessions?.close();
       await responseCache.close();
       registry.closeAll();
     },

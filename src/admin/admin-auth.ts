@@ -36,11 +36,11 @@ export function principalOf(res: Response): AdminPrincipal | undefined {
  * send the cookie, never read the token). Viewers are refused every change.
  */
 export function authenticateAdmin(access: AdminAccess, attempts: CredentialAttempts): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     if (access.adminToken === null) return sendAdminDisabled(res);
     // undefined: no bearer token, try the session; null: refused and answered already.
     const bearer = bearerPrincipal(req, res, access, attempts);
-    const principal = bearer === undefined ? sessionPrincipal(req, res, access) : bearer;
+    const principal = bearer === undefined ? await sessionPrincipal(req, res, access) : bearer;
     if (principal === null) return; // answered
     if (principal.role === 'viewer' && !SAFE_METHODS.has(req.method)) {
       return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_READ_ONLY', 'signed in with the viewer token: it can read, not change', { status: 403 }));
@@ -77,8 +77,8 @@ export function roleOfToken(given: string, access: Pick<AdminAccess, 'adminToken
   return null;
 }
 
-function sessionPrincipal(req: Request, res: Response, access: AdminAccess): AdminPrincipal | null {
-  const session = access.sessions?.fromCookieHeader(req.headers.cookie) ?? null;
+async function sessionPrincipal(req: Request, res: Response, access: AdminAccess): Promise<AdminPrincipal | null> {
+  const session = (await access.sessions?.fromCookieHeader(req.headers.cookie)) ?? null;
   if (session === null) {
     sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_UNAUTHENTICATED', 'send the admin token as `Authorization: Bearer <token>` (or sign in at /_switchyard/ui/)', { status: 401 }), {}, { 'www-authenticate': 'Bearer realm="switchyard"' });
     return null;

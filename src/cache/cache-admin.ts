@@ -1,13 +1,21 @@
-import express from 'express';
-import type { AdminSection } from '../admin/admin-api.js';
+import express, { type Request } from 'express';
+import { badAdminInput, type AdminSection } from '../admin/admin-api.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
+import { readNotes } from '../flags/runtime-change.js';
+import { RuntimeStoreUnavailableError, type AuditEntry, type RuntimeFlagStore } from '../flags/runtime-store.js';
 import { resolvePurge, type PurgeContext, type PurgeScope } from './cache-purge.js';
+import { PURGE_NOTE_FIELDS, purgeAuditRecord } from './purge-audit.js';
 
 export interface CacheAdminView {
   context(): PurgeContext;
   purge(scope: PurgeScope): Promise<number>;
   stats(): unknown;
+  /** The runtime flags' audit log, where purges are recorded (Redis: seen by every instance). */
+  readonly audit: Pick<RuntimeFlagStore, 'record' | 'status'>;
 }
+
+/** Names the actor in the audit log when the body does not (`by`); the dashboard's session sets it. */
+const ACTOR_HEADER = 'x-switchyard-actor';
 
 /**
  * The cache's part of the admin API (behind its bearer token, problem+json errors):
@@ -15,29 +23,57 @@ export interface CacheAdminView {
  *   GET    /_switchyard/cache          hit/miss/stale/revalidated/bypass per route, store state
  *   POST   /_switchyard/cache/purge    {"url": "/flask/p/1?x=1"} | {"url": "https://host/flask/p/1"}
  *                                      | {"route": "name"} | {"prefix": "/flask/p/"} | {"all": true}
- *   DELETE /_switchyard/cache          everything                          → {"purged": N}
+ *                                      plus {"reason": "…", "by"?: "…"}   → {"purged": N, "audit": {…}}
+ *   DELETE /_switchyard/cache          {"reason": "…", "by"?}: everything → the same
+ *
+ * A purge needs a reason (400 SWITCHYARD_ADMIN_BAD_INPUT, nothing purged, without one) and is
+ * recorded in the runtime flags' audit log (target `cache`). While that log cannot be written
+ * (Redis down) purges are refused with 503, so none goes unaudited.
  */
 export function cacheSection(view: CacheAdminView): AdminSection {
   const router = express.Router();
-  const purge = async (body: unknown): Promise<{ purged: number }> => {
-    const resolved = resolvePurge(body, view.context());
-    if (!resolved.ok) {
-      throw resolved.status === 404 ? new SwitchyardError('SWITCHYARD_PURGE_NOT_FOUND', resolved.reason, { status: 404 }) : new BadRequestError('SWITCHYARD_ADMIN_BAD_INPUT', resolved.reason);
-    }
+  const purge = async (req: Request, body: unknown): Promise<{ purged: number; scope: string; audit: AuditEntry }> => {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestError('SWITCHYARD_ADMIN_BAD_INPUT', 'the body must be a JSON object: {"url"}, {"route"}, {"prefix"} or {"all": true}, with {"reason"}');
+    const fields = body as Record<string, unknown>;
+    const header = req.headers[ACTOR_HEADER];
+    const notes = readNotes(fields, Array.isArray(header) ? header[0] : header);
+    if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
+    const request = Object.fromEntries(Object.entries(fields).filter(([k]) => !PURGE_NOTE_FIELDS.includes(k)));
+    const resolved = resolvePurge(request, view.context());
+    if (!resolved.ok) throw resolved.status === 404 ? new SwitchyardError('SWITCHYARD_PURGE_NOT_FOUND', resolved.reason, { status: 404 }) : new BadRequestError('SWITCHYARD_ADMIN_BAD_INPUT', resolved.reason);
+    if (notes.notes.reason === null) throw badAdminInput('reason', 'say why (a purge is recorded in the audit log); nothing was purged');
+    const status = view.audit.status();
+    if (!status.connected) throw unaudited(`the audit log (runtime flag store, ${status.kind}) is unavailable: ${status.lastError ?? 'not connected'}; nothing was purged`);
+    let purged: number;
     try {
-      return { purged: await view.purge(resolved.scope) };
+      purged = await view.purge(resolved.scope);
     } catch (error) {
       throw new SwitchyardError('SWITCHYARD_CACHE_UNAVAILABLE', `the cache store could not purge: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
+    }
+    try {
+      const audit = await view.audit.record(purgeAuditRecord(request as Record<string, string | boolean>, resolved.route, purged, notes.notes, new Date().toISOString()));
+      return { purged, scope: status.shared ? 'all-instances' : 'this-process', audit };
+    } catch (error) {
+      if (error instanceof RuntimeStoreUnavailableError) throw unaudited(`${purged} entries were purged, but the audit entry could not be stored: ${error.message}`, error);
+      throw error;
     }
   };
   router.get('/', (_req, res) => {
     res.set('cache-control', 'no-store').json(view.stats());
   });
   router.post('/purge', async (req, res) => {
-    res.set('cache-control', 'no-store').json(await purge(req.body));
+    res.set('cache-control', 'no-store').json(await purge(req, req.body));
   });
-  router.delete('/', async (_req, res) => {
-    res.set('cache-control', 'no-store').json(await purge({ all: true }));
+  router.delete('/', async (req, res) => {
+    const body: unknown = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badAdminInput('(body)', 'must be a JSON object such as {"reason":"…"}');
+    const extra = Object.keys(body).find((k) => !PURGE_NOTE_FIELDS.includes(k));
+    if (extra !== undefined) throw badAdminInput(extra, `unknown field (allowed: ${PURGE_NOTE_FIELDS.join(', ')}; to purge less, POST /_switchyard/cache/purge)`);
+    res.set('cache-control', 'no-store').json(await purge(req, { ...body, all: true }));
   });
   return { name: 'cache', router };
+}
+
+function unaudited(detail: string, cause?: unknown): SwitchyardError {
+  return new SwitchyardError('SWITCHYARD_FLAGS_STORE_UNAVAILABLE', detail, { status: 503, ...(cause === undefined ? {} : { cause }) });
 }

@@ -18,7 +18,8 @@ export interface PurgeContext {
   routeFor(path: string): string | null;
 }
 
-export type PurgeResolution = { readonly ok: true; readonly scope: PurgeScope } | { readonly ok: false; readonly status: 400 | 404; readonly reason: string };
+/** `route`: the one route the purge is of (named, or the one serving the URL), null for a prefix or everything. */
+export type PurgeResolution = { readonly ok: true; readonly scope: PurgeScope; readonly route: string | null } | { readonly ok: false; readonly status: 400 | 404; readonly reason: string };
 
 const ABSOLUTE_URL = /^(https?):\/\/([^/?#\s]+)([^?#\s]*)(\?[^#\s]*)?$/i;
 
@@ -33,19 +34,20 @@ export function resolvePurge(body: unknown, ctx: PurgeContext): PurgeResolution 
     if (request['all'] !== true) return bad('"all" must be true');
     // Every key version's entries and locks — and nothing else: runtime flags (`ns:flags:*`) and
     // shadow results (`ns:shadow:*`) may share the namespace and must survive a cache purge.
-    return { ok: true, scope: { prefix: `${namespace}:v`, filter: isCacheKeyOf(namespace) } };
+    return { ok: true, route: null, scope: { prefix: `${namespace}:v`, filter: isCacheKeyOf(namespace) } };
   }
   if ('route' in request) {
     const route = request['route'];
     if (typeof route !== 'string' || route === '') return bad('"route" must be a route name');
     if (!ctx.routeNames.has(route)) return { ok: false, status: 404, reason: `no route named \`${route}\`` };
-    return { ok: true, scope: { prefix: routePrefix(namespace, keyVersion, route) } };
+    return { ok: true, route, scope: { prefix: routePrefix(namespace, keyVersion, route) } };
   }
   if ('prefix' in request) {
     const prefix = request['prefix'];
     if (typeof prefix !== 'string' || !prefix.startsWith('/')) return bad('"prefix" must be a path prefix starting with /');
     return {
       ok: true,
+      route: null,
       scope: {
         prefix: `${versionPrefix(namespace, keyVersion)}${ENTRY_SEGMENT}:`,
         filter: (key) => parseEntryKey(key, namespace, keyVersion)?.target.startsWith(prefix) === true,
@@ -71,9 +73,9 @@ export function resolvePurge(body: unknown, ctx: PurgeContext): PurgeResolution 
     const route = ctx.routeFor(normalized.path);
     if (route === null) return { ok: false, status: 404, reason: `no route serves GET ${normalized.path}` };
     const prefix = targetPrefix(namespace, keyVersion, route, cacheTarget(normalized.path, query));
-    if (origin === null) return { ok: true, scope: { prefix } };
+    if (origin === null) return { ok: true, route, scope: { prefix } };
     const head = `${prefix}GET ${origin.proto}://${encodeURIComponent(origin.host)}`;
-    return { ok: true, scope: { prefix: head, filter: (key) => key[head.length] === ' ' || key[head.length] === ';' } };
+    return { ok: true, route, scope: { prefix: head, filter: (key) => key[head.length] === ' ' || key[head.length] === ';' } };
   }
   return bad(`unknown field "${fields[0]}": give one of "url", "route", "prefix" or "all"`);
 }

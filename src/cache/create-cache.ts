@@ -2,7 +2,7 @@ import type { CacheSettings, FlagsConfig } from '../config/types.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { RedisTarget } from '../redis/redis-url.js';
 import type { Logger } from '../logging/logger.js';
-import { cacheSection } from './cache-admin.js';
+import { cacheSection, type CacheAdminView } from './cache-admin.js';
 import type { AdminSection } from '../admin/admin-api.js';
 import type { Clock } from './cache-policy.js';
 import type { PurgeContext, PurgeRequest } from './cache-purge.js';
@@ -31,8 +31,8 @@ export interface CacheStatsSnapshot {
 
 export interface ResponseCache {
   readonly layer: HttpCache;
-  /** `/_switchyard/cache` in the admin API (purge, stats). */
-  readonly admin: AdminSection;
+  /** `/_switchyard/cache` in the admin API (purge, stats); purges are recorded in `audit`. */
+  adminSection(audit: CacheAdminView['audit']): AdminSection;
   stats(): CacheStatsSnapshot;
   purge(request: PurgeRequest): Promise<number>;
   close(): Promise<void>;
@@ -53,8 +53,8 @@ export function createResponseCache(options: ResponseCacheOptions, redis: RedisT
     if (!resolved.ok) throw new Error(resolved.reason);
     return layer.purge(resolved.scope.prefix, resolved.scope.filter);
   };
-  const admin = cacheSection({ context, purge: (scope) => layer.purge(scope.prefix, scope.filter), stats });
-  return { layer, admin, stats, purge, close: () => layer.close() };
+  const adminSection = (audit: CacheAdminView['audit']): AdminSection => cacheSection({ context, purge: (scope) => layer.purge(scope.prefix, scope.filter), stats, audit });
+  return { layer, adminSection, stats, purge, close: () => layer.close() };
 }
 
 /** What the purge API needs from the configuration in force. */

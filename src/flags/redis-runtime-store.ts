@@ -10,6 +10,7 @@ import {
   parseRuntimeState,
   storedValue,
   type AuditEntry,
+  type AuditRecord,
   type ChangeOutcome,
   type RuntimeChange,
   type RuntimeFlagStore,
@@ -69,6 +70,21 @@ local text = cjson.encode(entry)
 redis.call('RPUSH', KEYS[2], text)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
 redis.call('PUBLISH', ARGV[5], tostring(version))
+return text
+`;
+
+/**
+ * An audit entry that changes no flag (a cache purge): the next version, the entry, the broadcast.
+ * KEYS: state hash, audit list. ARGV: entry JSON, channel, audit max length.
+ */
+const RECORD_SCRIPT = `
+local version = redis.call('HINCRBY', KEYS[1], '${VERSION_FIELD}', 1)
+local entry = cjson.decode(ARGV[1])
+entry['version'] = version
+local text = cjson.encode(entry)
+redis.call('RPUSH', KEYS[2], text)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('PUBLISH', ARGV[2], tostring(version))
 return text
 `;
 
@@ -170,17 +186,27 @@ export class RedisRuntimeStore implements RuntimeFlagStore {
   async apply(change: RuntimeChange): Promise<ChangeOutcome> {
     const { field, value } = storedValue(change);
     const entry = auditEntryFor(change, this.current);
+    const text = await this.script(APPLY_SCRIPT, field, value ?? '', JSON.stringify(entry), JSON.stringify(entry.from), this.keys.channel, String(AUDIT_MAX_ENTRIES));
+    if (text === null || typeof text !== 'string') return { applied: false, state: this.current };
+    return { applied: true, entry: JSON.parse(text) as AuditEntry, state: this.current };
+  }
+
+  async record(entry: AuditRecord): Promise<AuditEntry> {
+    const text = await this.script(RECORD_SCRIPT, JSON.stringify(entry), this.keys.channel, String(AUDIT_MAX_ENTRIES));
+    return JSON.parse(String(text)) as AuditEntry;
+  }
+
+  /** Runs a script on the state hash and the audit list, then reads the state here at once (rather than waiting for our own broadcast). */
+  private async script(script: string, ...args: string[]): Promise<unknown> {
     let text: unknown;
     try {
-      text = await this.redis.eval(APPLY_SCRIPT, 2, this.keys.state, this.keys.audit, field, value ?? '', JSON.stringify(entry), JSON.stringify(entry.from), this.keys.channel, String(AUDIT_MAX_ENTRIES));
+      text = await this.redis.eval(script, 2, this.keys.state, this.keys.audit, ...args);
     } catch (error) {
       this.noteError(error);
       throw new RuntimeStoreUnavailableError(`the runtime flag store (Redis) is unavailable: ${messageOf(error)}`, { cause: error });
     }
-    // Apply here at once rather than waiting for our own broadcast.
     await this.refresh();
-    if (text === null || typeof text !== 'string') return { applied: false, state: this.current };
-    return { applied: true, entry: JSON.parse(text) as AuditEntry, state: this.current };
+    return text;
   }
 
   async audit(limit: number): Promise<readonly AuditEntry[]> {

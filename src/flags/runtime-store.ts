@@ -27,12 +27,13 @@ export interface RuntimeState {
 /** Where a route's effective mode comes from. */
 export type FlagSourceKind = 'file' | 'override' | 'unleash';
 
-/** A route's (or the kill switch's) setting as the audit log records it. */
+/** A route's (or the kill switch's) setting as the audit log records it; for a cache purge, how many entries it matched. */
 export interface AuditValue {
   readonly mode?: RouteMode | 'strategies';
   readonly percentage?: number;
   readonly on?: boolean;
-  readonly source: FlagSourceKind | 'env';
+  readonly entries?: number;
+  readonly source: FlagSourceKind | 'env' | 'cache';
   readonly by?: string;
   readonly at?: string;
 }
@@ -42,14 +43,23 @@ export interface AuditEntry {
   readonly at: string;
   readonly by: string;
   readonly reason: string | null;
-  /** `route:<name>` or `killSwitch`. */
+  /** `route:<name>`, `killSwitch`, or `cache` (a purge: see `purge`, `route`, `purged`). */
   readonly target: string;
-  readonly action: 'set' | 'clear';
+  readonly action: 'set' | 'clear' | 'purge';
   readonly from: AuditValue;
   readonly to: AuditValue;
   /** The instance that took the change (`host:pid`). */
   readonly instance: string;
+  /** Cache purges: what was asked (`{url}`, `{route}`, `{prefix}` or `{all: true}`). */
+  readonly purge?: Readonly<Record<string, string | boolean>>;
+  /** Cache purges: the route purged (by name, or the one serving the URL); null for a prefix or everything. */
+  readonly route?: string | null;
+  /** Cache purges: how many entries were removed. */
+  readonly purged?: number;
 }
+
+/** An audit entry for something that is not runtime flag state (a cache purge): the store adds the version. */
+export type AuditRecord = Omit<AuditEntry, 'version'>;
 
 export type RuntimeChange =
   | {
@@ -87,6 +97,12 @@ export interface RuntimeFlagStore {
   state(): RuntimeState;
   /** Rejects with RuntimeStoreUnavailableError when the change could not be stored (then nothing changed). */
   apply(change: RuntimeChange): Promise<ChangeOutcome>;
+  /**
+   * Appends an entry to the audit log that changes no flag (a cache purge): it gets the next
+   * version, and every instance sharing the store sees it (its listeners are told, as on a change).
+   * Rejects with RuntimeStoreUnavailableError when it could not be stored.
+   */
+  record(entry: AuditRecord): Promise<AuditEntry>;
   /** The newest `limit` audit entries, oldest first. */
   audit(limit: number): Promise<readonly AuditEntry[]>;
   onChange(listener: (state: RuntimeState) => void): () => void;
@@ -203,11 +219,21 @@ export class MemoryRuntimeStore implements RuntimeFlagStore {
     if (change.target === 'killSwitch') killSwitch = { on: change.on, ...change.meta };
     else if (change.set === null) routes.delete(change.route);
     else routes.set(change.route, { ...change.set, ...change.meta });
-    this.current = { version: entry.version, killSwitch, routes };
+    this.commit({ version: entry.version, killSwitch, routes }, entry);
+    return Promise.resolve({ applied: true, entry, state: this.current });
+  }
+
+  record(record: AuditRecord): Promise<AuditEntry> {
+    const entry: AuditEntry = { ...record, version: this.current.version + 1 };
+    this.commit({ ...this.current, version: entry.version }, entry);
+    return Promise.resolve(entry);
+  }
+
+  private commit(state: RuntimeState, entry: AuditEntry): void {
+    this.current = state;
     this.log.push(entry);
     if (this.log.length > AUDIT_MAX_ENTRIES) this.log.splice(0, this.log.length - AUDIT_MAX_ENTRIES);
     for (const listener of this.listeners) listener(this.current);
-    return Promise.resolve({ applied: true, entry, state: this.current });
   }
 
   audit(limit: number): Promise<readonly AuditEntry[]> {

@@ -36,9 +36,9 @@ const MAX_NAME = 64;
  * (admin/auth-attempts.ts): a client that keeps guessing gets 429s.
  *
  * GET    /_switchyard/ui/            the page (and /_switchyard/ui/assets/*)
- * POST   /_switchyard/ui/session     {token, name?} → {role, name, csrfToken, expiresAt} + Set-Cookie
+ * POST   /_switchyard/ui/session     {token, name?} → {role, name, csrfToken, expiresAt, signOut} + Set-Cookie
  * GET    /_switchyard/ui/session     the current session (a reload keeps it) or 401
- * DELETE /_switchyard/ui/session     sign out (needs X-CSRF-Token)
+ * DELETE /_switchyard/ui/session     sign out (needs X-CSRF-Token): refused by every instance with Redis, else by this one
  */
 export function uiRouter(options: UiRouterOptions): express.Router {
   const router = express.Router();
@@ -50,7 +50,7 @@ export function uiRouter(options: UiRouterOptions): express.Router {
   });
 
   const answerSession = (res: Response, session: UiSession, csrf: string): void => {
-    res.json({ role: session.role, name: session.name, csrfToken: csrf, expiresAt: new Date(session.expiresAt).toISOString() });
+    res.json({ role: session.role, name: session.name, csrfToken: csrf, expiresAt: new Date(session.expiresAt).toISOString(), signOut: options.sessions?.sharedSignOut === true ? 'all-instances' : 'this-process' });
   };
 
   router.post('/session', express.json({ limit: '4kb', strict: true }), (req, res) => {
@@ -75,24 +75,30 @@ export function uiRouter(options: UiRouterOptions): express.Router {
     answerSession(res, issued.session, issued.csrf);
   });
 
-  router.get('/session', (req, res) => {
+  router.get('/session', async (req, res) => {
     const sessions = options.sessions!;
-    const session = sessions.fromCookieHeader(req.headers.cookie);
+    const session = await sessions.fromCookieHeader(req.headers.cookie);
     if (session === null) return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_UNAUTHENTICATED', 'not signed in', { status: 401 }));
     answerSession(res, session, sessions.csrf(session));
   });
 
-  router.delete('/session', (req, res) => {
+  router.delete('/session', async (req, res) => {
     const sessions = options.sessions!;
-    const session = sessions.fromCookieHeader(req.headers.cookie);
+    const session = await sessions.fromCookieHeader(req.headers.cookie);
     if (session !== null) {
       const given = req.headers[CSRF_HEADER];
       if (!sessions.csrfMatches(Array.isArray(given) ? given[0] : given, session)) {
         return sendProblem(res, new SwitchyardError('SWITCHYARD_ADMIN_CSRF', 'signing out needs the session’s CSRF token in `X-CSRF-Token`', { status: 403 }));
       }
-      sessions.revoke(session);
     }
+    // null: signed out everywhere it can be (or there was no session).
+    const unshared = session === null ? null : await sessions.revoke(session).then(() => null, (error: unknown) => (error instanceof Error ? error.message : 'unknown error'));
+    // The browser forgets the cookie whatever happens next.
     res.setHeader('set-cookie', cookie(req, '', 0));
+    if (unshared !== null) {
+      const detail = `signed out on this instance, but the sign-out could not be shared with the others (Redis: ${unshared}); the cookie is cleared in this browser`;
+      return sendProblem(res, new SwitchyardError('SWITCHYARD_SESSION_STORE_UNAVAILABLE', detail, { status: 503 }));
+    }
     res.status(204).end();
   });
 

@@ -1,3 +1,4 @@
+import type { SessionRevocations } from './session-revocations.js';
 import { csrfMatches, csrfToken, decodeSession, encodeSession, readCookie, SESSION_COOKIE, sessionKey, type UiRole, type UiSession } from './ui-session.js';
 
 export interface UiSessionsOptions {
@@ -5,16 +6,17 @@ export interface UiSessionsOptions {
   readonly ttlMs: number;
   readonly now: () => number;
   readonly randomId: () => string;
+  /** Signed-out sessions: shared through Redis when there is one, else this process's. */
+  readonly revocations: SessionRevocations;
 }
 
 /**
- * Dashboard sessions: signed cookies (see ui-session.ts) plus this process's list of signed-out
- * ones. The cookie is what every instance checks; sign-out clears it in the browser and refuses
- * its id here until it would have expired anyway.
+ * Dashboard sessions: signed cookies (see ui-session.ts) plus the list of signed-out ones. The
+ * cookie is what every instance checks; sign-out clears it in the browser and refuses its id
+ * until it would have expired anyway — on every instance with Redis, else in this process.
  */
 export class UiSessions {
   private readonly key: Buffer;
-  private readonly revoked = new Map<string, number>();
 
   constructor(private readonly options: UiSessionsOptions) {
     this.key = sessionKey(options.adminToken);
@@ -29,12 +31,18 @@ export class UiSessions {
     return { session, cookieValue: encodeSession(session, this.key), csrf: csrfToken(session, this.key) };
   }
 
+  /** true: a sign-out is refused by every instance (Redis), not only this one. */
+  get sharedSignOut(): boolean {
+    return this.options.revocations.shared;
+  }
+
   /** The live session the request's Cookie header carries, if any. */
-  fromCookieHeader(header: string | undefined): UiSession | null {
+  async fromCookieHeader(header: string | undefined): Promise<UiSession | null> {
     const value = readCookie(header, SESSION_COOKIE);
     if (value === undefined) return null;
     const session = decodeSession(value, this.key, this.options.now());
-    return session === null || this.revoked.has(session.id) ? null : session;
+    if (session === null) return null;
+    return (await this.options.revocations.isRevoked(session.id, session.expiresAt)) ? null : session;
   }
 
   csrf(session: UiSession): string {
@@ -45,9 +53,12 @@ export class UiSessions {
     return csrfMatches(given, session, this.key);
   }
 
-  revoke(session: UiSession): void {
-    const now = this.options.now();
-    for (const [id, until] of this.revoked) if (until <= now) this.revoked.delete(id);
-    this.revoked.set(session.id, session.expiresAt);
+  /** Refused here at once; rejects when the sign-out could not be shared with the other instances. */
+  revoke(session: UiSession): Promise<void> {
+    return this.options.revocations.revoke(session.id, session.expiresAt);
+  }
+
+  close(): Promise<void> {
+    return this.options.revocations.close();
   }
 }

@@ -436,8 +436,9 @@ describe('response cache: RFC 9111 behaviour against real gunicorn (memory store
   });
 
   it('purge API: token-protected; by URL, by route, by prefix, everything', async () => {
-    const admin = (body: unknown, token = ADMIN_TOKEN) =>
+    const purge = (body: unknown, token = ADMIN_TOKEN) =>
       request(sy.url, '/_switchyard/cache/purge', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+    const admin = (body: object, token = ADMIN_TOKEN) => purge({ ...body, reason: 'test' }, token);
     const warm = async (...paths: string[]) => {
       for (const p of paths) await get(p);
       for (const p of paths) assert.equal((await get(p)).headers['x-switchyard-cache'], 'HIT', p);
@@ -480,6 +481,28 @@ describe('response cache: RFC 9111 behaviour against real gunicorn (memory store
     assert.match(String(bad.headers['content-type']), /application\/problem\+json/);
     assert.equal((await admin({ prefix: 'no-slash' })).status, 400);
     assert.equal((await admin({})).status, 400);
+
+    // No reason: 400 problem+json, nothing purged; with one, the purge is in the audit log.
+    await warm('/c/cacheable?t=p7');
+    for (const body of [{ url: '/c/cacheable?t=p7' }, { url: '/c/cacheable?t=p7', reason: '  ' }]) {
+      const unexplained = await purge(body);
+      assert.equal(unexplained.status, 400);
+      assert.match(String(unexplained.headers['content-type']), /application\/problem\+json/);
+      assert.equal(unexplained.json().code, 'SWITCHYARD_ADMIN_BAD_INPUT');
+      assert.match(unexplained.json().detail, /^reason: /);
+    }
+    const everything = await request(sy.url, '/_switchyard/cache', { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(everything.status, 400, 'DELETE without a reason purges nothing either');
+    assert.equal(await status('/c/cacheable?t=p7'), 'HIT', 'nothing was purged');
+    const explained = await purge({ url: '/c/cacheable?t=p7', reason: 'stale report', by: 'ops' });
+    assert.equal(explained.status, 200);
+    assert.equal(explained.json().scope, 'this-process');
+    const { at, version, instance, ...entry } = explained.json().audit;
+    assert.ok(typeof at === 'string' && typeof version === 'number' && typeof instance === 'string', JSON.stringify(explained.json()));
+    assert.deepEqual(entry, { by: 'ops', reason: 'stale report', target: 'cache', action: 'purge', purge: { url: '/c/cacheable?t=p7' }, route: 'cached', purged: 1, from: { source: 'cache', entries: 1 }, to: { source: 'cache', entries: 0 } });
+    assert.equal(await status('/c/cacheable?t=p7'), 'MISS');
+    const audit = await request(sy.url, '/_switchyard/flags/audit', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.deepEqual((audit.json() as { entries: unknown[] }).entries.at(-1), explained.json().audit);
   });
 
   it('hit/miss/stale/revalidated/bypass counts per route, from the Switchyard object and the admin API', async () => {

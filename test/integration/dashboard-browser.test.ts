@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { SwitchyardOptions } from '../../src/app.js';
 import type { NewHandler } from '../../src/server/switch-middleware.js';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
@@ -38,6 +40,7 @@ const handlers: Record<string, NewHandler> = {
 let flask: LegacyServer;
 let redis: RedisServer;
 let sy: Listening;
+let options: SwitchyardOptions;
 let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
@@ -71,16 +74,15 @@ async function confirmWith(reason: string): Promise<void> {
 describe('dashboard in headless Chromium', { skip: !existsSync(CHROMIUM) ? `Debian's chromium is not installed (${CHROMIUM}): npm test installs it` : false }, () => {
   before(async () => {
     [flask, redis] = await Promise.all([startFlask({ workers: 2, threads: 2 }), startRedis()]);
-    const saved = process.env['REDIS_URL'];
-    process.env['REDIS_URL'] = redis.url;
-    try {
-      sy = await listen({
-        adminToken: ADMIN,
-        handlers,
-        // Every shadow is compared, however busy this shared machine is (skipping is tested elsewhere).
-        shadow: { loopUtilization: () => 0 },
-        logger: captureLogger(),
-        flags: flagsText(`
+    options = {
+      adminToken: ADMIN,
+      handlers,
+      // Every shadow is compared, however busy this shared machine is (skipping is tested elsewhere).
+      shadow: { loopUtilization: () => 0 },
+      // Its shared state in the private Redis (so a restarted instance finds it again).
+      redis: redis.url,
+      logger: captureLogger(),
+      flags: flagsText(`
 upstreams:
   flask: { url: "${flask.url}" }
 routes:
@@ -133,11 +135,8 @@ routes:
 settings:
   canary: { tickMs: 100 }
 `),
-      });
-    } finally {
-      if (saved === undefined) delete process.env['REDIS_URL'];
-      else process.env['REDIS_URL'] = saved;
-    }
+    };
+    sy = await listen(options);
     await traffic(['/flask/users/1', '/flask/users/2', '/flask/catalog', '/quiet/catalog', '/flask/hello'], 12);
     userDataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 } });
@@ -269,16 +268,24 @@ settings:
     await page.screenshot({ path: path.join(SCREENSHOTS, 'autopilot.png'), fullPage: true });
   });
 
-  it("shows a cached route's hit ratio and purges its cache after a confirmation", async () => {
+  it("shows a cached route's hit ratio and purges its cache after asking a reason; the purge is in the audit log, filtered by route", async () => {
     await traffic(['/flask/report'], 2);
     await page.goto(`${sy.url}/_switchyard/ui/#/route/report`);
     assert.match(await textUntil('[data-testid=cache]', (t) => t.includes('hit ratio 50.0%')), /hit 1/);
-    await page.locator('button', { hasText: 'Purge this route’s cache' }).click();
+    await page.locator('button[name=purge-route]').click();
     const dialog = page.locator('[role=dialog]');
-    await dialog.locator('button[name=confirm]').click();
-    await dialog.waitFor({ state: 'detached' });
+    await dialog.locator('input[name=reason]').waitFor();
+    assert.equal(await dialog.locator('button[name=confirm]').isDisabled(), true, 'no purge without a reason');
+    await confirmWith('report numbers were wrong');
     await textUntil('[role=status]', (t) => t.includes('done'));
     assert.equal((await fetch(`${sy.url}/flask/report`)).headers.get('x-switchyard-cache'), 'MISS', 'purged: the next request goes to legacy');
+    await page.goto(`${sy.url}/_switchyard/ui/#/audit`);
+    await page.locator('input[name=audit-filter]').fill('report');
+    const entry = await textUntil('tr[data-audit-route=report]', (t) => t.includes('report numbers were wrong'));
+    assert.match(entry, /e2e \(dashboard\)/);
+    assert.match(entry, /cache purge \(route: report\): 1 removed/);
+    assert.match(entry, /entries: 1.* → .*entries: 0/);
+    assert.equal(await page.locator('table.audit tbody tr:not([data-audit-route=report])').count(), 0, 'the filter shows this route only');
   });
 
   it('renders a response sample holding <script> as text: nothing runs', async () => {
@@ -294,6 +301,41 @@ settings:
     assert.equal(await page.locator('[data-exchange=new] pre.body script, [data-exchange=new] pre.body img, [data-exchange=new] pre.body b').count(), 0, 'no element was created from the body');
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
     assert.deepEqual(dialogs, []);
+  });
+
+  it('reconnects its live stream by itself when the instance restarts on the same port (a proxy answering 503 meanwhile), and shows a later change without a reload', async () => {
+    await page.goto(`${sy.url}/_switchyard/ui/#/`);
+    await page.locator('.live.on').waitFor();
+    await textUntil('.killswitch', (t) => t.includes('Kill switch: off'));
+    // Gone after a reload or a navigation: proves the page was never reloaded.
+    await page.evaluate(() => ((globalThis as unknown as { __sameDocument?: boolean }).__sameDocument = true));
+    const port = Number(new URL(sy.url).port);
+    await sy.close();
+    await page.locator('.live.off').waitFor();
+    // While it is away, whatever stands in front answers 503 — an answer EventSource gives up on.
+    let refused = 0;
+    const standIn = http.createServer((req, res) => {
+      if (req.url?.startsWith('/_switchyard/events') === true) refused++;
+      res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' }).end('restarting');
+    });
+    await new Promise<void>((resolve) => standIn.listen(port, '127.0.0.1', resolve));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (refused < 1 && Date.now() < deadline) await page.waitForTimeout(100);
+      assert.ok(refused >= 1, 'the page tried the stream again while the instance was away');
+    } finally {
+      standIn.closeAllConnections();
+      await new Promise((resolve) => standIn.close(resolve));
+    }
+    sy = await listen(options, 'handler', undefined, port);
+    await page.locator('.live.on').waitFor({ timeout: 30_000 });
+    const on = await fetch(`${sy.url}/_switchyard/flags/kill-switch`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ on: true, reason: 'after the restart' }) });
+    assert.equal(on.status, 200);
+    await textUntil('.killswitch', (t) => t.includes('ON'));
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'no reload');
+    const off = await fetch(`${sy.url}/_switchyard/flags/kill-switch`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ on: false, reason: 'restart test over' }) });
+    assert.equal(off.status, 200);
+    await textUntil('.killswitch', (t) => t.includes('Kill switch: off'));
   });
 
   it('refuses a change made with the session cookie but without the CSRF token', async () => {

@@ -34,7 +34,7 @@ describe('Redis Cluster (three primaries): the four shared states', () => {
     for (const p of paths) await eventually(`B HITs ${p}`, async () => cacheStatus(await get(b, p)) === 'HIT');
     const spread = await keysPerNode();
     assert.ok(spread.filter((n) => n > 0).length >= 2, `cache keys on several nodes: ${spread.join(',')}`);
-    const purge = await fetch(`${a.url}/_switchyard/cache/purge`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ route: 'cached' }) });
+    const purge = await fetch(`${a.url}/_switchyard/cache/purge`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ route: 'cached', reason: 'cluster' }) });
     assert.equal(purge.status, 200, await purge.clone().text());
     assert.ok(((await purge.json()) as { purged: number }).purged >= 12);
     assert.equal(cacheStatus(await get(b, paths[0]!)), 'MISS', 'purged on every node');

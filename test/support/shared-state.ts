@@ -75,7 +75,7 @@ export async function get(sy: Listening, path: string): Promise<Reply> {
   return { status: res.status, headers: res.headers, body };
 }
 
-export async function admin(sy: Listening, method: 'PUT' | 'DELETE', path: string, body: unknown): Promise<Reply> {
+export async function admin(sy: Listening, method: 'PUT' | 'POST' | 'DELETE', path: string, body: unknown): Promise<Reply> {
   const res = await fetch(`${sy.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, headers: res.headers, body: await res.json() };
 }

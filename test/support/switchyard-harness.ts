@@ -23,19 +23,28 @@ export interface Listening {
  * Runs Switchyard on a real loopback port (for concurrency tests that supertest cannot express),
  * on the CLI's server (its timeouts, 100-continue and parser-error handling): `switchyard.handler`
  * (what the CLI serves, node:http dispatch) or `switchyard.app` (the Express path,
- * http-proxy-middleware dispatch), which must behave alike.
+ * http-proxy-middleware dispatch), which must behave alike. `port` 0: a free one; another: a
+ * restart on the port an earlier instance had.
  */
-export async function listen(options: SwitchyardOptions, via: 'handler' | 'app' = 'handler', timeouts?: HttpServerTimeouts): Promise<Listening> {
+export async function listen(options: SwitchyardOptions, via: 'handler' | 'app' = 'handler', timeouts?: HttpServerTimeouts, port = 0): Promise<Listening> {
   const switchyard = await createSwitchyard({ watch: false, ...options });
   const request = via === 'handler' ? switchyard.handler : switchyard.app;
   // The Express path gets `100 Continue` at once, as a plain Node server would send it.
   const checkContinue = via === 'handler' ? switchyard.checkContinue : (req: IncomingMessage, res: ServerResponse) => (res.writeContinue(), request(req, res));
   const server = createHttpServer({ request, checkContinue, clientError: switchyard.clientError }, timeouts);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (error) {
+    await switchyard.close();
+    throw error;
+  }
+  const bound = (server.address() as AddressInfo).port;
   return {
     switchyard,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -168,6 +168,19 @@ describe('purge scopes (pure)', () => {
     for (const other of ['sy:flags:state', 'sy:flags:audit', 'sy:shadow:routes', 'sy:shadow:shop:counts', 'sy:v:e:x', 'sy:vx:e:x', 'sy:v7:flags']) assert.ok(!matches({ all: true }, other), other);
   });
 
+  it('names the route a purge is of: by name or by the URL serving it; none for a prefix or everything', () => {
+    const routeOf = (body: unknown): string | null => {
+      const r = resolvePurge(body, ctx);
+      assert.ok(r.ok, JSON.stringify(r));
+      return r.route;
+    };
+    assert.equal(routeOf({ route: 'other' }), 'other');
+    assert.equal(routeOf({ url: '/shop/items?a=1' }), 'shop');
+    assert.equal(routeOf({ url: 'https://a.example/shop/items' }), 'shop');
+    assert.equal(routeOf({ prefix: '/shop/' }), null);
+    assert.equal(routeOf({ all: true }), null);
+  });
+
   it('rejects malformed requests with the reason, unknown routes with 404', () => {
     for (const body of [null, [], {}, { url: 1 }, { url: 'shop/items' }, { route: 'shop', all: true }, { all: false }, { prefix: 'x' }, { what: 1 }, { url: '/shop/%2e%2e/x' }]) {
       const r = resolvePurge(body, ctx);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { csrfMatches, csrfToken, decodeSession, encodeSession, readCookie, sessionKey, type UiSession } from '../../src/ui/ui-session.js';
+import { MemoryRevocations } from '../../src/ui/session-revocations.js';
 import { UiSessions } from '../../src/ui/ui-sessions.js';
 
 const key = sessionKey(Buffer.from('admin-token-0123456789abcdef'));
@@ -41,19 +42,20 @@ describe('dashboard sessions (pure)', () => {
     assert.equal(readCookie(undefined, 'switchyard_session'), undefined);
   });
 
-  it('issues viewer and admin sessions, and a signed-out one stops working here', () => {
+  it('issues viewer and admin sessions, and a signed-out one stops working here', async () => {
     let now = 1_000;
     let n = 0;
-    const sessions = new UiSessions({ adminToken: Buffer.from('admin-token-0123456789abcdef'), ttlMs: 60_000, now: () => now, randomId: () => `id${++n}` });
+    const sessions = new UiSessions({ adminToken: Buffer.from('admin-token-0123456789abcdef'), ttlMs: 60_000, now: () => now, randomId: () => `id${++n}`, revocations: new MemoryRevocations(() => now) });
+    assert.equal(sessions.sharedSignOut, false);
     const viewer = sessions.issue('viewer', 'vic');
     assert.deepEqual(viewer.session, { id: 'id1', role: 'viewer', name: 'vic', expiresAt: 61_000 });
     const header = `switchyard_session=${viewer.cookieValue}`;
-    assert.equal(sessions.fromCookieHeader(header)?.role, 'viewer');
+    assert.equal((await sessions.fromCookieHeader(header))?.role, 'viewer');
     assert.equal(sessions.csrfMatches(viewer.csrf, viewer.session), true);
-    sessions.revoke(viewer.session);
-    assert.equal(sessions.fromCookieHeader(header), null);
+    await sessions.revoke(viewer.session);
+    assert.equal(await sessions.fromCookieHeader(header), null);
     const admin = sessions.issue('admin', '');
     now = 61_000;
-    assert.equal(sessions.fromCookieHeader(`switchyard_session=${admin.cookieValue}`), null, 'expired');
+    assert.equal(await sessions.fromCookieHeader(`switchyard_session=${admin.cookieValue}`), null, 'expired');
   });
 });

@@ -25,7 +25,20 @@ const show = (v: unknown): string => {
     .join(', ');
 };
 
-/** Flag changes (GET /_switchyard/flags/audit) and ignore-rule decisions (GET /_switchyard/shadow-rules/audit), newest first. */
+/** The route column of a runtime audit entry: the route, or what a purge of no one route was of. */
+function routeOf(e: AuditEntry): string {
+  if (e.target === 'killSwitch') return '(kill switch)';
+  if (e.target === 'cache') return typeof e.route === 'string' ? e.route : `(cache: ${show(e.purge)})`;
+  return String(e.target ?? '').replace(/^route:/, '');
+}
+
+function whatOf(e: AuditEntry): string {
+  if (e.target === 'cache') return `cache purge (${show(e.purge)}): ${typeof e.purged === 'number' ? e.purged : 0} removed`;
+  if (e.action === 'clear') return 'override dropped';
+  return e.target === 'killSwitch' ? 'kill switch' : 'flag';
+}
+
+/** Flag changes and cache purges (GET /_switchyard/flags/audit) and ignore-rule decisions (GET /_switchyard/shadow-rules/audit), newest first. */
 export function AuditPage(props: PageProps) {
   const [filter, setFilter] = useState('');
   const flags = useApi<{ entries: AuditEntry[] }>('/_switchyard/flags/audit?limit=500', props.tick);
@@ -34,8 +47,8 @@ export function AuditPage(props: PageProps) {
     ...(flags.data?.entries ?? []).map((e) => ({
       at: e.at,
       by: e.by,
-      route: e.target === 'killSwitch' ? '(kill switch)' : String(e.target ?? '').replace(/^route:/, ''),
-      what: e.action === 'clear' ? 'override dropped' : e.target === 'killSwitch' ? 'kill switch' : 'flag',
+      route: routeOf(e),
+      what: whatOf(e),
       from: show(e.from),
       to: show(e.to),
       reason: e.reason ?? '',

@@ -6,8 +6,6 @@ export interface AskOptions {
   /** A red warning: for the kill switch and abort. */
   danger?: boolean;
   confirmLabel?: string;
-  /** A plain confirmation: for calls whose API takes no reason (cache purges). */
-  noReason?: boolean;
 }
 
 export type Ask = (options: AskOptions) => Promise<string | null>;
@@ -21,15 +19,13 @@ export function ReasonDialog(props: { options: AskOptions; onDone: (reason: stri
       <div class={`dialog${options.danger ? ' danger' : ''}`} role="dialog" aria-modal="true" aria-label={options.title}>
         <h3>{options.title}</h3>
         {options.message ? <p>{options.message}</p> : null}
-        {options.noReason ? null : (
-          <label>
-            Reason (kept in the audit log)
-            <input name="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} autoFocus />
-          </label>
-        )}
+        <label>
+          Reason (kept in the audit log)
+          <input name="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} autoFocus />
+        </label>
         <div class="buttons">
           <button type="button" onClick={() => props.onDone(null)}>Cancel</button>
-          <button type="button" class={options.danger ? 'danger' : 'primary'} name="confirm" disabled={!options.noReason && reason.trim() === ''} onClick={() => props.onDone(options.noReason ? '' : reason.trim())}>
+          <button type="button" class={options.danger ? 'danger' : 'primary'} name="confirm" disabled={reason.trim() === ''} onClick={() => props.onDone(reason.trim())}>
             {options.confirmLabel ?? 'Confirm'}
           </button>
         </div>

@@ -31,19 +31,43 @@ function useHash(): string {
   return hash;
 }
 
-/** Live updates over Server-Sent Events; EventSource reconnects by itself (the server says `retry: 2000`). */
+/** Waits between attempts at a stream EventSource gave up on: 1 s, 2 s, 4 s… at most 15 s. */
+const reconnectDelayMs = (attempt: number): number => Math.min(1000 * 2 ** attempt, 15_000);
+
+/**
+ * Live updates over Server-Sent Events. EventSource reconnects by itself when a stream breaks
+ * (the server says `retry: 2000`), but gives up for good on an answer that is not a 200 event
+ * stream — a proxy's 502/503 while an instance restarts, a 401 — so the page then opens a new one
+ * itself, with a growing delay, until a stream answers again.
+ */
 function useLive(enabled: boolean): { tick: number; live: boolean; bump: () => void } {
   const [tick, setTick] = useState(0);
   const [live, setLive] = useState(false);
   useEffect(() => {
     if (!enabled) return;
-    const source = new EventSource('/_switchyard/events');
-    source.addEventListener('update', () => {
-      setLive(true);
-      setTick((t) => t + 1);
-    });
-    source.onerror = () => setLive(false);
-    return () => source.close();
+    let source: EventSource | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let attempt = 0;
+    const open = (): void => {
+      const current = new EventSource('/_switchyard/events');
+      source = current;
+      current.addEventListener('update', () => {
+        attempt = 0;
+        setLive(true);
+        setTick((t) => t + 1);
+      });
+      current.onerror = () => {
+        setLive(false);
+        if (current.readyState !== EventSource.CLOSED) return;
+        current.close();
+        retry = setTimeout(open, reconnectDelayMs(attempt++));
+      };
+    };
+    open();
+    return () => {
+      clearTimeout(retry);
+      source?.close();
+    };
   }, [enabled]);
   return { tick, live, bump: () => setTick((t) => t + 1) };
 }

@@ -7,7 +7,7 @@ import { ago, ms, pct, ruleInWords, sourceLabel } from './format';
 import type { CanaryRun, FlagRoute, OutcomesAnswer, RoutesAnswer, SideOutcomes, TimelineAnswer } from './types';
 
 const WINDOWS = ['1m', '5m', '15m'] as const;
-const PURGE_NOTE = 'The next requests go to legacy and refill the cache. Purges are not in the audit log (the cache API takes no reason).';
+const PURGE_NOTE = 'The next requests go to legacy and refill the cache.';
 const LEGACY = '#8a5a00';
 const NEW = '#0b63c5';
 
@@ -31,8 +31,8 @@ export function RoutePage(props: PageProps & { route: string }) {
   const admin = props.session.role === 'admin';
   const canSwitch = row.legacy !== null && row.new !== null && !row.pinned;
 
-  const change = async (title: string, run: (reason: string) => Promise<unknown>, message?: string, noReason = false) => {
-    const reason = await props.ask({ title, ...(message ? { message } : {}), noReason });
+  const change = async (title: string, run: (reason: string) => Promise<unknown>, message?: string) => {
+    const reason = await props.ask({ title, ...(message ? { message } : {}) });
     if (reason === null) return;
     try {
       await run(reason);
@@ -135,7 +135,7 @@ export function RoutePage(props: PageProps & { route: string }) {
             hit ratio {lookups === 0 ? '–' : pct(hits / lookups)} · {c ? Object.entries(c).map(([k, v]) => `${k} ${v}`).join(' · ') : 'no lookups yet'}
           </p>
           {admin ? (
-            <button type="button" onClick={() => void change(`Purge the cache of ${props.route}`, () => api.post('/_switchyard/cache/purge', { route: props.route }), PURGE_NOTE, true)}>
+            <button type="button" name="purge-route" onClick={() => void change(`Purge the cache of ${props.route}`, (reason) => api.post('/_switchyard/cache/purge', { route: props.route, reason }), PURGE_NOTE)}>
               Purge this route’s cache
             </button>
           ) : null}
@@ -196,12 +196,12 @@ function Controls(props: { route: string; mode: string; percentage: number | nul
   );
 }
 
-function PurgeUrl(props: { change: (title: string, run: (reason: string) => Promise<unknown>, message?: string, noReason?: boolean) => Promise<void> }) {
+function PurgeUrl(props: { change: (title: string, run: (reason: string) => Promise<unknown>, message?: string) => Promise<void> }) {
   const [url, setUrl] = useState('');
   return (
     <span class="purge-url">
       <input name="purge-url" placeholder="/flask/report?x=1" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
-      <button type="button" disabled={url === ''} onClick={() => void props.change(`Purge ${url}`, () => api.post('/_switchyard/cache/purge', { url }), PURGE_NOTE, true)}>
+      <button type="button" name="purge-url" disabled={url === ''} onClick={() => void props.change(`Purge ${url}`, (reason) => api.post('/_switchyard/cache/purge', { url, reason }), PURGE_NOTE)}>
         Purge URL
       </button>
     </span>
