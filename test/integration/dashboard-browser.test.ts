@@ -191,8 +191,8 @@ settings:
     await page.goto(`${sy.url}/_switchyard/ui/#/audit`);
     const entry = await textUntil('tr[data-audit-route=users]', (t) => t.includes('canary step to 50%'));
     assert.match(entry, /e2e \(dashboard\)/);
-    assert.match(entry, /percentage: 25/);
-    assert.match(entry, /percentage: 50/);
+    // A diff: the field that changed as old → new, the rest once.
+    assert.match(entry, /mode: rollout, percentage: 25 → 50, source: file → override/);
   });
 
   it('shows a shadow mismatch with the differing field highlighted', async () => {
@@ -265,6 +265,12 @@ settings:
     const events = await textUntil('[data-run=orders] ol.events', (t) => t.includes('freeze is over'));
     assert.match(events, /e2e \(dashboard\) · pause: running shadow → paused shadow \(“hold for the release freeze”\)/);
     assert.match(events, /e2e \(dashboard\) · resume: paused shadow → running shadow \(“freeze is over”\)/);
+    // The controls people used are in the audit log too.
+    await page.goto(`${sy.url}/_switchyard/ui/#/audit`);
+    await page.locator('input[name=audit-filter]').fill('orders');
+    const paused = await textUntil('tr[data-audit-route=orders]:has-text("autopilot pause")', (t) => t.includes('hold for the release freeze'));
+    assert.match(paused, /e2e \(dashboard\)/);
+    assert.match(paused, /status: running → paused/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'autopilot.png'), fullPage: true });
   });
 
@@ -284,7 +290,7 @@ settings:
     const entry = await textUntil('tr[data-audit-route=report]', (t) => t.includes('report numbers were wrong'));
     assert.match(entry, /e2e \(dashboard\)/);
     assert.match(entry, /cache purge \(route: report\): 1 removed/);
-    assert.match(entry, /entries: 1.* → .*entries: 0/);
+    assert.match(entry, /entries: 1 → 0, source: cache/);
     assert.equal(await page.locator('table.audit tbody tr:not([data-audit-route=report])').count(), 0, 'the filter shows this route only');
   });
 

@@ -1,7 +1,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, setCsrf } from './api';
 import { ReasonDialog, type Ask, type AskOptions } from './dialog';
 import { Overview } from './overview';
@@ -131,9 +131,12 @@ function App() {
   }, []);
 
   const ask: Ask = useCallback((options) => new Promise((resolve) => setDialog({ options, resolve })), []);
+  // One timer: an earlier message's must not take a newer one down before its 4 s.
+  const toastTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const notify = useCallback((message: string, kind: 'ok' | 'error' = 'ok') => {
     setToast({ message, kind });
-    setTimeout(() => setToast(null), 4000);
+    clearTimeout(toastTimer.current);
+    toastTimer.current = setTimeout(() => setToast(null), 4000);
   }, []);
 
   if (!checked) return <p class="loading">Loading…</p>;
