@@ -65,6 +65,8 @@ export function routePrefix(namespace: string, keyVersion: number, route: string
 export function normaliseQuery(query: string): string {
   const raw = query.startsWith('?') ? query.slice(1) : query;
   if (raw === '') return '';
+  // One parameter (most cached URLs): nothing to order.
+  if (!raw.includes('&')) return `?${raw}`;
   const pairs = raw.split('&').filter((p) => p !== '');
   if (pairs.length === 0) return '';
   const named = pairs.map((pair, index) => ({ pair, name: pair.split('=', 1)[0] ?? '', index }));

@@ -40,7 +40,27 @@ export class CacheLookup {
 
   async lookup(c: CacheRequest, keys: Keys): Promise<Lookup> {
     const store = this.ctx.store;
-    const value = await store.get(keys.base);
+    const first = this.ofBase(c, keys, await store.get(keys.base));
+    return first.kind === 'marker' ? this.ofVariant(c, keys, first.key, first.record, await store.get(first.key)) : first;
+  }
+
+  /**
+   * The same lookup without waiting, for an in-process store (its reads need no I/O): a hit is
+   * then served in the request's own turn, with no promise in between. Undefined when the store
+   * cannot be read that way (a shared store, or one that is out of reach): use `lookup`.
+   */
+  lookupNow(c: CacheRequest, keys: Keys): Lookup | undefined {
+    const store = this.ctx.store;
+    const value = store.peek(keys.base);
+    if (value === undefined) return undefined;
+    const first = this.ofBase(c, keys, value);
+    if (first.kind !== 'marker') return first;
+    const variantValue = store.peek(first.key);
+    return variantValue === undefined ? undefined : this.ofVariant(c, keys, first.key, first.record, variantValue);
+  }
+
+  /** What the URL's key holds: an entry, nothing, or a Vary marker naming the variant key to read next. */
+  private ofBase(c: CacheRequest, keys: Keys, value: Buffer | null): Lookup | { readonly kind: 'marker'; readonly key: string; readonly record: VaryMarker } {
     const known = value === null ? undefined : this.decoded.get(value);
     if (known !== undefined) return { kind: 'entry', ...known, view: viewOf(c, keys, known.entry.meta.vary) };
     const same = value === null ? undefined : this.sameAsBefore(keys.base, value);
@@ -48,8 +68,10 @@ export class CacheLookup {
     const record = decodeRecord(value ?? Buffer.alloc(0));
     if (record === null) return { kind: 'miss', key: keys.base, marker: null };
     if (record.kind === 'entry') return { kind: 'entry', ...this.loaded(value, keys.base, record.meta, record.body, c, keys, null) };
-    const key = variantKey(keys.base, record.vary, viewOf(c, keys, record.vary), record.generation);
-    const variantValue = await store.get(key);
+    return { kind: 'marker', key: variantKey(keys.base, record.vary, viewOf(c, keys, record.vary), record.generation), record };
+  }
+
+  private ofVariant(c: CacheRequest, keys: Keys, key: string, record: VaryMarker, variantValue: Buffer | null): Lookup {
     const knownVariant = variantValue === null ? undefined : this.decoded.get(variantValue);
     if (knownVariant !== undefined) return { kind: 'entry', ...knownVariant, view: viewOf(c, keys, knownVariant.entry.meta.vary), marker: record };
     const sameVariant = variantValue === null ? undefined : this.sameAsBefore(key, variantValue);

@@ -210,18 +210,17 @@ export function currentAgeMs(policy: Policy, now: number): number {
  * max-stale apply (§5.2.1); must-revalidate and its kin are never served stale.
  */
 export function evaluateLookup(policy: Policy, view: Readonly<Record<string, string>>, now: number): LookupVerdict {
-  const revalidate: LookupVerdict = { kind: 'revalidate', conditionals: conditionalsFor(policy) };
   const rcc = requestDirectives(view);
-  if (policy.noCache || rcc.has('no-cache')) return revalidate;
+  if (policy.noCache || rcc.has('no-cache')) return revalidate(policy);
   const age = currentAgeMs(policy, now);
   const maxAge = deltaSeconds(rcc, 'max-age');
-  if (typeof maxAge === 'number' && age > maxAge * 1000) return revalidate;
+  if (typeof maxAge === 'number' && age > maxAge * 1000) return revalidate(policy);
   const remaining = policy.lifetimeMs - age;
   if (remaining > 0) {
     const minFresh = deltaSeconds(rcc, 'min-fresh');
-    return typeof minFresh === 'number' && remaining < minFresh * 1000 ? revalidate : { kind: 'fresh' };
+    return typeof minFresh === 'number' && remaining < minFresh * 1000 ? revalidate(policy) : FRESH;
   }
-  if (policy.revalidateWhenStale) return revalidate;
+  if (policy.revalidateWhenStale) return revalidate(policy);
   const staleness = -remaining;
   const maxStale = rcc.get('max-stale');
   if (maxStale !== undefined) {
@@ -230,7 +229,14 @@ export function evaluateLookup(policy: Policy, view: Readonly<Record<string, str
     if (maxStale.value === null || (typeof limit === 'number' && staleness <= limit * 1000)) return { kind: 'stale-accepted' };
   }
   if (staleness < policy.staleWhileRevalidateMs) return { kind: 'stale-while-revalidate', conditionals: conditionalsFor(policy) };
-  return revalidate;
+  return revalidate(policy);
+}
+
+/** The verdict of most hits, shared (verdicts are read-only). */
+const FRESH: LookupVerdict = { kind: 'fresh' };
+
+function revalidate(policy: Policy): LookupVerdict {
+  return { kind: 'revalidate', conditionals: conditionalsFor(policy) };
 }
 
 /** The request's `no-store` (§5.2.1.5): nothing of this exchange is stored; it goes to legacy. */
@@ -249,8 +255,11 @@ function requestDirectives(view: Readonly<Record<string, string>>): Directives {
   if (cc !== undefined) return parseCacheControl(cc);
   const pragma = view['pragma'];
   if (pragma !== undefined && pragma.split(',').some((p) => p.trim().toLowerCase() === 'no-cache')) return parseCacheControl('no-cache');
-  return parseCacheControl(undefined);
+  return NO_DIRECTIVES;
 }
+
+/** A request without Cache-Control or Pragma (most of them): one shared, read-only, empty set. */
+const NO_DIRECTIVES: Directives = parseCacheControl(undefined);
 
 function conditionalsFor(policy: Policy): Record<string, string> {
   const out: Record<string, string> = {};

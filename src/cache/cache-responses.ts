@@ -5,6 +5,7 @@ import { SwitchyardError } from '../errors/switchyard-error.js';
 import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import type { CacheContext } from './cache-context.js';
 import type { LoadedEntry } from './cache-lookup.js';
+import type { EntryMeta } from './entry-codec.js';
 import { ageSeconds } from './cache-policy.js';
 import type { CacheRequest, LegacyDispatch } from './cache-request.js';
 import type { CacheStatus } from './cache-stats.js';
@@ -18,6 +19,8 @@ const NOT_MODIFIED_HEADERS = ['cache-control', 'content-location', 'date', 'etag
 
 /** How the cache answers a client: from an entry, with a 504 for only-if-cached, or by passing it on. */
 export class CacheResponses {
+  private readonly lines = new WeakMap<EntryMeta, { readonly bodyBytes: number; readonly lines: readonly (string | string[])[] }>();
+
   constructor(
     private readonly ctx: CacheContext,
     private readonly next: LegacyDispatch,
@@ -25,18 +28,27 @@ export class CacheResponses {
 
   sendEntry(c: CacheRequest, entry: LoadedEntry, status: CacheStatus): void {
     this.ctx.stats.count(c.route, status);
-    const headers: OutgoingHttpHeaders = { ...entry.meta.headers };
-    if (!NO_BODY.has(entry.meta.status)) headers['content-length'] = entry.body.length;
-    headers['age'] = String(ageSeconds(entry.policy, this.ctx.clock()));
-    headers[CACHE_HEADER] = status;
-    if (c.res.destroyed) return;
-    if (entry.meta.status === 200 && clientHasIt(c.req.headers, headers)) {
-      c.res.writeHead(304, notModifiedHeaders(headers));
-      c.res.end();
+    const res = c.res;
+    if (res.destroyed) return;
+    const age = String(ageSeconds(entry.policy, this.ctx.clock()));
+    // Set first, so observers read the verdict back from the response (res.getHeader) whatever else it carries.
+    res.setHeader(CACHE_HEADER, status);
+    if (entry.meta.status === 200 && clientHasIt(c.req.headers, entry.meta.headers)) {
+      res.writeHead(304, notModifiedHeaders({ ...entry.meta.headers, age, [CACHE_HEADER]: status }));
+      res.end();
       return;
     }
-    c.res.writeHead(entry.meta.status, headers);
-    c.res.end(c.req.method === 'HEAD' ? undefined : entry.body);
+    res.writeHead(entry.meta.status, [...this.headerLines(entry), 'age', age]);
+    res.end(c.req.method === 'HEAD' ? undefined : entry.body);
+  }
+
+  /** The entry's stored headers and its Content-Length as header lines, built once per stored meta (a hit copies no object). */
+  private headerLines(entry: LoadedEntry): readonly (string | string[])[] {
+    const known = this.lines.get(entry.meta);
+    if (known !== undefined && known.bodyBytes === entry.body.length) return known.lines;
+    const lines = entryHeaderLines(entry.meta.status, entry.meta.headers, entry.body.length);
+    this.lines.set(entry.meta, { bodyBytes: entry.body.length, lines });
+    return lines;
   }
 
   /** `only-if-cached` and nothing usable stored: 504, legacy is not asked (RFC 9111 §5.2.1.7). */
@@ -60,6 +72,23 @@ export class CacheResponses {
     if (!c.res.headersSent) c.res.setHeader(CACHE_HEADER, status);
     this.next(c);
   }
+}
+
+/**
+ * A stored response's header lines as a hit sends them (name, value, name, value…): the origin's
+ * headers without the ones the cache sets per answer (Age, its own verdict), and Content-Length
+ * from the stored body (a status without a body keeps what the origin sent).
+ */
+export function entryHeaderLines(status: number, headers: Readonly<Record<string, string | string[]>>, bodyBytes: number): (string | string[])[] {
+  const lines: (string | string[])[] = [];
+  const hasBody = !NO_BODY.has(status);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name === 'age' || name === CACHE_HEADER || (hasBody && name === 'content-length')) continue;
+    lines.push(name, value);
+  }
+  if (hasBody) lines.push('content-length', String(bodyBytes));
+  return lines;
 }
 
 /** The client's conditional (If-None-Match / If-Modified-Since) matches: it may get a 304. */

@@ -10,6 +10,8 @@ export interface CacheStore {
   /** Operations complete in-process without I/O (no timeout needed; values may be returned as the same Buffer). */
   readonly inProcess?: boolean;
   get(key: string): Promise<Buffer | null>;
+  /** `get` without the promise, for an in-process store (the cache then serves a hit synchronously). */
+  peek?(key: string): Buffer | null;
   /** Stores `value` under `key` for `ttlMs` (> 0), replacing what was there. */
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
   delete(key: string): Promise<boolean>;

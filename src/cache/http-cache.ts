@@ -4,8 +4,8 @@ import type { CacheContext } from './cache-context.js';
 import { Coalescing, type Outcome } from './cache-coalescing.js';
 import { CacheFill, type Led } from './cache-fill.js';
 import { invalidationInterceptor } from './cache-invalidation.js';
-import { CacheLookup, type Found } from './cache-lookup.js';
-import { evaluateLookup, onlyIfCached, type Clock } from './cache-policy.js';
+import { CacheLookup, type Found, type Lookup } from './cache-lookup.js';
+import { evaluateLookup, onlyIfCached, type Clock, type LookupVerdict } from './cache-policy.js';
 import { compose, expectedKey, keysOf, proxyDispatch, uncacheableRequest, viewOf, type CacheInterceptor, type CacheRequest, type Keys, type LegacyDispatch } from './cache-request.js';
 import { CacheResponses } from './cache-responses.js';
 import { CacheStats } from './cache-stats.js';
@@ -93,13 +93,36 @@ export class HttpCache {
   /** The orchestrator: look up, serve or fill; a cache failure becomes a BYPASS to legacy. */
   private lookupAndServe(): CacheInterceptor {
     return () => (c) => {
-      this.serve(c).catch((error: unknown) => {
-        if (!(error instanceof CacheUnavailableError)) this.ctx.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-        if (c.res.headersSent) c.res.destroy();
-        else if (error instanceof CacheUnavailableError) this.outOfReach(c);
-        else this.responses.passThrough(c, 'BYPASS');
-      });
+      let keys: Keys;
+      let now: Lookup | undefined;
+      try {
+        keys = keysOf(c);
+        // An in-process store answers at once: a fresh hit is served here, in the request's own turn.
+        now = this.lookups.lookupNow(c, keys);
+        if (now?.kind === 'entry' && this.serveAsItIs(c, keys, now, evaluateLookup(now.entry.policy, now.view, this.ctx.clock()))) return;
+      } catch (error) {
+        return this.failed(c, error);
+      }
+      this.serve(c, keys, now).catch((error: unknown) => this.failed(c, error));
     };
+  }
+
+  private failed(c: CacheRequest, error: unknown): void {
+    if (!(error instanceof CacheUnavailableError)) this.ctx.logger.error('response cache failed; bypassing it', { route: c.route, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    if (c.res.headersSent) c.res.destroy();
+    else if (error instanceof CacheUnavailableError) this.outOfReach(c);
+    else this.responses.passThrough(c, 'BYPASS');
+  }
+
+  /** Serves `found` when the verdict lets the entry answer as it is (fresh, or stale and accepted); false: it must be revalidated. */
+  private serveAsItIs(c: CacheRequest, keys: Keys, found: Found, verdict: LookupVerdict): boolean {
+    if (verdict.kind === 'fresh') this.responses.sendEntry(c, found.entry, 'HIT');
+    else if (verdict.kind === 'stale-accepted') this.responses.sendEntry(c, found.entry, 'STALE');
+    else if (verdict.kind === 'stale-while-revalidate') {
+      this.responses.sendEntry(c, found.entry, 'STALE');
+      if (!this.closed) this.fill.refreshInBackground(c, keys, found, verdict.conditionals);
+    } else return false;
+    return true;
   }
 
   /** The store cannot be reached: BYPASS, with this process's reserve copy if legacy fails too. */
@@ -107,21 +130,16 @@ export class HttpCache {
     if (!this.fallback.serve(c)) this.responses.passThrough(c, 'BYPASS');
   }
 
-  private async serve(c: CacheRequest): Promise<void> {
-    const keys = keysOf(c);
+  /** `first`: what a lookup already found (lookupNow), for the first attempt. */
+  private async serve(c: CacheRequest, keys: Keys, first: Lookup | undefined): Promise<void> {
     const responses = this.responses;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const found = await this.lookups.lookup(c, keys);
+      const found = attempt === 0 && first !== undefined ? first : await this.lookups.lookup(c, keys);
       let outcome: Outcome | Led;
       if (found.kind === 'entry') {
         const verdict = evaluateLookup(found.entry.policy, found.view, this.ctx.clock());
-        if (verdict.kind === 'fresh') return responses.sendEntry(c, found.entry, 'HIT');
-        if (verdict.kind === 'stale-accepted') return responses.sendEntry(c, found.entry, 'STALE');
-        if (verdict.kind === 'stale-while-revalidate') {
-          responses.sendEntry(c, found.entry, 'STALE');
-          if (!this.closed) this.fill.refreshInBackground(c, keys, found, verdict.conditionals);
-          return;
-        }
+        if (this.serveAsItIs(c, keys, found, verdict)) return;
+        if (verdict.kind !== 'revalidate') return;
         if (onlyIfCached(found.view)) return responses.notCached(c);
         outcome = await this.leadOrFollow(c, keys, found.key, found, found.marker, verdict.conditionals);
       } else {

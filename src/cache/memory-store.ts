@@ -22,6 +22,8 @@ export class MemoryStore implements CacheStore {
   private readonly slots = new Map<string, Slot>();
   private readonly locks = new Map<string, { token: string; expiresAt: number }>();
   private used = 0;
+  /** The key last in the Map's order (the most recently used), while known. */
+  private newest: string | undefined;
 
   constructor(
     private maxBytes: number,
@@ -38,16 +40,18 @@ export class MemoryStore implements CacheStore {
   }
 
   get(key: string): Promise<Buffer | null> {
+    return Promise.resolve(this.peek(key));
+  }
+
+  peek(key: string): Buffer | null {
     const slot = this.slots.get(key);
-    if (slot === undefined) return Promise.resolve(null);
+    if (slot === undefined) return null;
     if (slot.expiresAt <= this.clock()) {
       this.remove(key, slot);
-      return Promise.resolve(null);
+      return null;
     }
-    // Most recently used goes to the end of the Map's order.
-    this.slots.delete(key);
-    this.slots.set(key, slot);
-    return Promise.resolve(slot.value);
+    this.touch(key, slot);
+    return slot.value;
   }
 
   set(key: string, value: Buffer, ttlMs: number): Promise<void> {
@@ -57,6 +61,7 @@ export class MemoryStore implements CacheStore {
     if (ttlMs <= 0 || bytes > this.maxBytes) return Promise.resolve();
     this.evictFor(bytes);
     this.slots.set(key, { value, expiresAt: this.clock() + ttlMs, bytes });
+    this.newest = key;
     this.used += bytes;
     return Promise.resolve();
   }
@@ -105,6 +110,7 @@ export class MemoryStore implements CacheStore {
 
   close(): Promise<void> {
     this.slots.clear();
+    this.newest = undefined;
     this.locks.clear();
     this.used = 0;
     return Promise.resolve();
@@ -119,7 +125,16 @@ export class MemoryStore implements CacheStore {
     }
   }
 
+  /** Most recently used goes to the end of the Map's order (already there: nothing to move — a hot key's hits). */
+  private touch(key: string, slot: Slot): void {
+    if (key === this.newest) return;
+    this.slots.delete(key);
+    this.slots.set(key, slot);
+    this.newest = key;
+  }
+
   private remove(key: string, slot: Slot): void {
+    if (key === this.newest) this.newest = undefined;
     this.slots.delete(key);
     this.used -= slot.bytes;
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
 import { ResponseTap } from './response-tap.js';
-import type { RequestObserver, ResponseOutcome, RoutedRequest } from './routed-request.js';
+import type { RequestObserver, ResponseOutcome, RoutedExchange, RoutedRequest } from './routed-request.js';
 
 const CACHE_HEADER = 'x-switchyard-cache';
 
@@ -31,7 +31,7 @@ export class RequestObservers {
 
   /** Tells every observer the request is routed, then arranges for `onResponse`. */
   routed(routed: RoutedRequest, req: IncomingMessage, res: ServerResponse): void {
-    const exchange = { req, res, tap: new ResponseTap(res) };
+    const exchange = new Exchange(req, res);
     for (const observer of this.list) {
       if (observer.onRouted === undefined) continue;
       try {
@@ -62,5 +62,19 @@ export class RequestObservers {
 
   private failed(observer: RequestObserver, hook: string, error: unknown): void {
     this.logger.error(`request observer \`${observer.name}\` failed in ${hook}`, { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  }
+}
+
+/** The live exchange observers get; its response tap exists only once an observer asks for it. */
+class Exchange implements RoutedExchange {
+  private responseTap: ResponseTap | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {}
+
+  get tap(): ResponseTap {
+    return (this.responseTap ??= new ResponseTap(this.res));
   }
 }

@@ -27,11 +27,14 @@ export function removeHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeader
   for (const name of HOP_BY_HOP) if (name in headers) delete headers[name];
 }
 
-/** A copy of `headers` without the hop-by-hop ones (what a proxy passes on), built in one pass. */
-export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+/**
+ * A copy of `headers` without the hop-by-hop ones (what a proxy passes on), built in one pass;
+ * `reframed`: also without Transfer-Encoding, for a response Node frames anew for its client.
+ */
+export function endToEndHeaders(headers: IncomingHttpHeaders, reframed = false): IncomingHttpHeaders {
   const named = headersNamedInConnection(headers['connection']);
   const out: IncomingHttpHeaders = {};
-  for (const name in headers) if (!HOP_BY_HOP_SET.has(name) && !named.has(name)) out[name] = headers[name];
+  for (const name in headers) if (!HOP_BY_HOP_SET.has(name) && !named.has(name) && !(reframed && name === 'transfer-encoding')) out[name] = headers[name];
   return out;
 }
 
@@ -42,6 +45,9 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeade
  */
 export function headersNamedInConnection(connection: string | string[] | number | undefined): ReadonlySet<string> {
   if (typeof connection !== 'string') return NONE;
+  // What nearly every backend and client sends: no set to build.
+  if (connection === 'keep-alive' || connection === 'Keep-Alive') return KEEP_ALIVE;
+  if (connection === 'close' || connection === 'Close') return CLOSE;
   const names = new Set<string>();
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase();
@@ -51,6 +57,8 @@ export function headersNamedInConnection(connection: string | string[] | number 
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const KEEP_ALIVE: ReadonlySet<string> = new Set(['keep-alive']);
+const CLOSE: ReadonlySet<string> = new Set(['close']);
 
 export interface ForwardingFacts {
   readonly clientIp: string;

@@ -19,9 +19,8 @@ export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
     exchange.started(request);
     request.once('response', (response) => {
       if (res.destroyed) return void response.destroy();
-      const headers: IncomingHttpHeaders = endToEndHeaders(response.headers);
       // Node frames the body for this client (chunked, or close for HTTP/1.0) and says keep-alive/close itself.
-      if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
+      const headers: IncomingHttpHeaders = endToEndHeaders(response.headers, true);
       res.writeHead(response.statusCode ?? 502, response.statusMessage, headers as OutgoingHttpHeaders);
       response.on('error', () => res.destroy());
       response.pipe(res);

@@ -76,6 +76,8 @@ export class UpstreamClient {
   private readonly transport: typeof http | typeof https;
   private readonly native: Dispatch;
   private middlewareDispatch: Dispatch | undefined;
+  /** The proxied request's span attributes: the same for every request (the span copies them). */
+  private readonly spanAttributes: Readonly<Record<string, string>>;
   /** Requests this client (this pool) is serving; a retired client closes its pool when they are done. */
   private own = 0;
   private retired = false;
@@ -95,6 +97,7 @@ export class UpstreamClient {
     this.agent = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.limiter = options.limiter ?? new UpstreamLimiter(options.unlimited === true ? { maxInFlight: Infinity, maxQueue: 0, queueTimeoutMs: config.queueTimeoutMs } : config);
     this.native = createNativeDispatch(this.url, this.agent);
+    this.spanAttributes = { 'switchyard.upstream': config.name, 'server.address': config.url };
   }
 
   /** The request this upstream receives for a client's: prefix stripped, forwarded headers set, Host per `preserveHost`. */
@@ -108,7 +111,7 @@ export class UpstreamClient {
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, via: DispatchKind = 'middleware'): void {
     // The span covers the wait for a slot and the call; the grant may come from another
     // request's release, so the call runs in this span's context explicitly.
-    const { span, ctx } = startSideSpan('legacy', { 'switchyard.upstream': this.config.name, 'server.address': this.config.url });
+    const { span, ctx } = startSideSpan('legacy', this.spanAttributes);
     let upstream: ClientRequest | undefined;
     let problem: string | undefined;
     const answer = (error: SwitchyardError): void => {

@@ -19,6 +19,8 @@ export function normalizeRequestPath(rawPath: string): RequestPathResult {
   }
   if (path.includes('\\')) return { ok: false, reason: 'backslash in the path is not allowed' };
   if (path.includes('#')) return { ok: false, reason: 'a fragment (#) in the request path is not allowed' };
+  // Neither a dot segment nor an empty one is possible without `/.` or `//` (most paths): no split.
+  if (!path.includes('/.') && !path.includes('//')) return { ok: true, path };
   const segments = path.split('/');
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i];

@@ -33,14 +33,17 @@ export interface RequestGuard {
  * connection: the rest of an unread body cannot be trusted to start the next request.
  */
 export function createRequestGuard(current: () => { readonly config: FlagsConfig; readonly table: RouteTable }): RequestGuard {
-  const admitted = new WeakSet<IncomingMessage>();
+  // A mark on the request rather than a WeakSet: adding to a WeakSet was this guard's whole cost
+  // per request (its entries are ephemerons the GC must trace); one symbol per guard.
+  const admitted = Symbol('switchyard.admitted');
+  type Marked = IncomingMessage & { [admitted]?: true };
   // Pipelined requests go on in the order they came: one behind a held body waits for it (it
   // would otherwise overtake it, e.g. to the upstream's last free slot, while its own answer has
   // to wait for the earlier one's — a deadlock until the queue times out).
   const inOrder = new WeakMap<Duplex, Promise<void>>();
   const admit = (req: IncomingMessage, res: ServerResponse, wantsContinue: boolean, proceed: () => void): void => {
-    if (admitted.has(req)) return proceed();
-    admitted.add(req);
+    if ((req as Marked)[admitted] === true) return proceed();
+    (req as Marked)[admitted] = true;
     // Pipelined behind a refused request: its connection closes after the refusal, so this one
     // would never be answered — and must not be acted on either.
     if (refusedConnections.has(req.socket)) return;

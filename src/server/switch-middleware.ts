@@ -5,6 +5,7 @@ import type { HttpCache } from '../cache/http-cache.js';
 import { SHADOW_HEADER } from '../shadow/shadow-mirror.js';
 import type { RequestObservers } from '../pipeline/observers.js';
 import type { RoutedRequest } from '../pipeline/routed-request.js';
+import { frozenHeaders } from '../pipeline/frozen-headers.js';
 import type { CacheSettings, FlagsConfig, ProxiedSide, RouteCacheConfig } from '../config/types.js';
 import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
@@ -218,7 +219,7 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
     path: normalized.path,
     query,
     params: match.params,
-    headers: Object.freeze({ ...req.headers }),
+    headers: frozenHeaders(req.headers),
     clientAddress: req.socket.remoteAddress ?? '',
     tls: 'encrypted' in req.socket && req.socket.encrypted === true,
     stickinessValue: requestStickiness,
@@ -257,7 +258,8 @@ function forwardTo(
   if (r.cache !== null) {
     const { layer, config, settings } = r.cache;
     const started = startCacheSpan(r.route);
-    r.res.once('close', () => endCacheSpan(started.span));
+    // Without a recording span (no SDK, or sampled out) ending it does nothing: no listener for it.
+    if (started.span.isRecording()) r.res.once('close', () => endCacheSpan(started.span));
     const routeOf = (rawPath: string): { route: string; path: string } | null => cachedRouteFor(snapshot, rawPath);
     return runInContext(started.ctx, () => layer.handle({ req: r.req, res: r.res, route: r.route, cache: config, settings, upstream: proxy, target, routeOf, via: r.via }));
   }

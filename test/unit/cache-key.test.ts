@@ -25,6 +25,10 @@ describe('cache key (pure)', () => {
     assert.equal(normaliseQuery('?'), '');
     assert.equal(normaliseQuery(''), '');
     assert.equal(normaliseQuery('?&&x=1&'), '?x=1');
+    // One parameter is kept as it is, with or without a value.
+    assert.equal(normaliseQuery('?max_age=3600'), '?max_age=3600');
+    assert.equal(normaliseQuery('max_age=3600'), '?max_age=3600');
+    assert.equal(normaliseQuery('?flag'), '?flag');
     assert.equal(cacheTarget('/p', '?z=1&y=2'), '/p?y=2&z=1');
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpstreamOverloadedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/errors/switchyard-error.js';
 import { toUpstreamFailure } from '../../src/errors/upstream-failure.js';
-import { forwardedRequestHeaders, removeHopByHop, stripPathPrefix } from '../../src/proxy/forwarded-headers.js';
+import { endToEndHeaders, forwardedRequestHeaders, headersNamedInConnection, removeHopByHop, stripPathPrefix } from '../../src/proxy/forwarded-headers.js';
 import { UpstreamLimiter, type SlotRejection } from '../../src/proxy/upstream-limiter.js';
 
 describe('forwarded headers', () => {
@@ -178,5 +178,22 @@ describe('upstream limiter: memory and reloads', () => {
     assert.deepEqual(granted, ['a', 'b']);
     assert.equal(limiter.inFlight, 2);
     for (const cancel of cancels) cancel();
+  });
+});
+
+describe('forwarded headers: Connection and end-to-end copies', () => {
+  it('names the same headers for the common Connection values as the general parse does', () => {
+    for (const value of ['keep-alive', 'Keep-Alive', 'close', 'Close']) {
+      assert.deepEqual([...headersNamedInConnection(value)], [value.toLowerCase()]);
+      assert.deepEqual([...headersNamedInConnection(` ${value} ,`)], [value.toLowerCase()]);
+    }
+    assert.deepEqual([...headersNamedInConnection('keep-alive, X-Secret, host, x-forwarded-for')], ['keep-alive', 'x-secret']);
+    assert.equal(headersNamedInConnection(undefined).size, 0);
+  });
+
+  it('copies end-to-end response headers, without Transfer-Encoding when the response is reframed', () => {
+    const headers = { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', connection: 'keep-alive, x-private', 'keep-alive': 'timeout=2', 'x-private': '1', etag: '"a"' };
+    assert.deepEqual(endToEndHeaders(headers), { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', etag: '"a"' });
+    assert.deepEqual(endToEndHeaders(headers, true), { 'content-type': 'text/plain', etag: '"a"' });
   });
 });

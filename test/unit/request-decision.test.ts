@@ -117,6 +117,10 @@ describe('request path hygiene', () => {
     assert.deepEqual(normalizeRequestPath('/flask/'), { ok: true, path: '/flask/' });
     assert.deepEqual(normalizeRequestPath('/'), { ok: true, path: '/' });
   });
+  it('keeps names with dots that are not dot segments (no `/.` or `//` needs no split, the rest is checked segment by segment)', () => {
+    for (const good of ['/a.b/c', '/v1.2/x..y', '/a/.well-known/x', '/a/..b', '/a/b.', '/a/...']) assert.deepEqual(normalizeRequestPath(good), { ok: true, path: good });
+    for (const bad of ['/.', '/..', '/x/.', '/a/..', '/./a', '/a//', '/a/./']) assert.equal(normalizeRequestPath(bad).ok, false, bad);
+  });
   it('refuses structure-changing escapes, backslashes and dot segments', () => {
     for (const bad of ['/flask%2Fhello', '/a%2fb', '/a%5Cb', '/a\\b', '/a/../b', '/a/./b', '/a/%2e%2e/b', '/a%00', 'no-slash', '/flask//users/7', '//x', '/flask/whoami#frag']) {
       assert.equal(normalizeRequestPath(bad).ok, false, bad);
