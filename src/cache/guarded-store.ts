@@ -104,26 +104,22 @@ export class GuardedStore {
     return this.guarded(op, work, timeoutMs);
   }
 
-  private async guarded<T>(op: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
-    try {
-      const result = await this.withTimeout(op, work, timeoutMs);
-      this.consecutiveFailures = 0;
-      return result;
-    } catch (error) {
-      this.failures++;
-      this.consecutiveFailures++;
-      if (this.consecutiveFailures >= this.threshold && Date.now() >= this.openUntil) {
-        this.openUntil = Date.now() + this.openMs;
-        this.options.logger.warn(`cache store (${this.inner.kind}) failing; bypassing it for ${this.openMs} ms`, { cause: error instanceof Error ? error.message : String(error) });
-      }
-      throw error instanceof CacheUnavailableError ? error : new CacheUnavailableError(`cache ${op} failed`, { cause: error });
-    }
-  }
-
-  /** `work`, or a CacheUnavailableError once `timeoutMs` has passed without its answer (one promise, one timer). */
-  private withTimeout<T>(op: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
+  /**
+   * `work` within `timeoutMs` (one promise, one timer): its value, or a CacheUnavailableError —
+   * counted, and opening the circuit after `threshold` consecutive failures.
+   */
+  private guarded<T>(op: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
+      const fail = (error: unknown): void => {
+        this.failures++;
+        this.consecutiveFailures++;
+        if (this.consecutiveFailures >= this.threshold && Date.now() >= this.openUntil) {
+          this.openUntil = Date.now() + this.openMs;
+          this.options.logger.warn(`cache store (${this.inner.kind}) failing; bypassing it for ${this.openMs} ms`, { cause: error instanceof Error ? error.message : String(error) });
+        }
+        reject(error instanceof CacheUnavailableError ? error : new CacheUnavailableError(`cache ${op} failed`, { cause: error }));
+      };
       // The timer fires in the event loop's timers phase, before the poll phase reads sockets: when
       // this process was busy (its own load, not the store's) a reply that has already arrived
       // would lose the race. setImmediate lets that I/O be read first, so only a store that really
@@ -133,21 +129,30 @@ export class GuardedStore {
           if (settled) return;
           settled = true;
           this.timeouts++;
-          reject(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
+          fail(new CacheUnavailableError(`cache ${op} took longer than ${timeoutMs} ms`));
         });
       }, timeoutMs);
-      work().then(
+      let pending: Promise<T>;
+      try {
+        pending = work();
+      } catch (error) {
+        clearTimeout(timer);
+        settled = true;
+        return fail(error);
+      }
+      pending.then(
         (value) => {
           clearTimeout(timer);
           if (settled) return;
           settled = true;
+          this.consecutiveFailures = 0;
           resolve(value);
         },
         (error: unknown) => {
           clearTimeout(timer);
           if (settled) return;
           settled = true;
-          reject(error instanceof Error ? error : new Error(String(error)));
+          fail(error instanceof Error ? error : new Error(String(error)));
         },
       );
     });

@@ -58,7 +58,7 @@ export class RedisStore implements CacheStore {
     this.redis.on('ready', () => options.logger.info('cache store (redis) connected'));
   }
 
-  async get(key: string): Promise<Buffer | null> {
+  get(key: string): Promise<Buffer | null> {
     return this.redis.getBuffer(key);
   }
 
