@@ -35,9 +35,25 @@ function pythonCandidates() {
   return chosen ? [chosen] : ['/usr/bin/python3', 'python3'];
 }
 
-/** @param {string[]} modules */
-function canImport(modules) {
-  return pythonCandidates().some((python) => spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0);
+/** @param {string} python @param {string[]} modules */
+function imports(python, modules) {
+  return spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The legacy apps need Flask, Django and gunicorn in *one* interpreter (test/support/legacy-apps.ts
+ * picks the first candidate that imports all three). Checking each module across candidates would
+ * count Flask under pyenv's python3 and Django under Debian's as "present" and install nothing.
+ * When no candidate has all three, the Debian packages go into the interpreter they serve: Debian's
+ * /usr/bin/python3 (or SWITCHYARD_PYTHON when set), so only the modules it lacks are named.
+ * @returns {string[]} the Debian packages that interpreter is missing
+ */
+function missingLegacyPythonPackages() {
+  const wanted = [['flask', 'python3-flask'], ['django', 'python3-django'], ['gunicorn', 'gunicorn']];
+  const modules = wanted.map(([module]) => module);
+  if (pythonCandidates().some((python) => imports(python, modules))) return [];
+  const target = pythonCandidates()[0];
+  return wanted.filter(([module]) => !imports(target, [module])).map(([, pkg]) => pkg);
 }
 
 /** Like test/support/redis-server.ts: SWITCHYARD_REDIS_SERVER alone when set, else the usual places. */
@@ -78,12 +94,13 @@ function missingDebianPackages() {
   const wanted = [];
   if (args.has('--python')) {
     // Named one by one, so a machine with Flask but no Django installs only Django.
-    for (const [module, pkg] of [['flask', 'python3-flask'], ['django', 'python3-django'], ['gunicorn', 'gunicorn']]) if (!canImport([module])) wanted.push(pkg);
+    wanted.push(...missingLegacyPythonPackages());
   }
   if ((args.has('--redis') || args.has('--bench')) && !hasRedisServer()) wanted.push('redis-server');
   // Only the tests need it (a Sentinel set with a failover); the demo runs one plain redis-server.
   if (args.has('--test') && !hasRedisSentinel()) wanted.push('redis-sentinel');
-  if (args.has('--test') && !canImport(['prometheus_client'])) wanted.push('python3-prometheus-client');
+  // test/support/prometheus-parse.ts runs Debian's interpreter, so that is the one to check.
+  if (args.has('--test') && !imports('/usr/bin/python3', ['prometheus_client'])) wanted.push('python3-prometheus-client');
   if ((args.has('--test') || args.has('--bench')) && !existsSync('/usr/sbin/nginx')) wanted.push('nginx');
   if (args.has('--test') && !hasChromium()) wanted.push('chromium');
   if (args.has('--bench') && !existsSync('/usr/bin/wrk')) wanted.push('wrk');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
-import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { freshFetch, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
 import { adminClient, startTraffic, story, waitFor } from '../support/canary-harness.js';
 import type { CanaryRunView } from '../../src/canary/canary-run.js';
@@ -39,7 +39,7 @@ const handlers = {
 function slower(factor: number) {
   return async (_req: Request, res: Response) => {
     const started = performance.now();
-    const legacy = await fetch(`${flask.url}/slow?ms=15`);
+    const legacy = await freshFetch(`${flask.url}/slow?ms=15`);
     const body: unknown = await legacy.json();
     await delay((performance.now() - started) * (factor - 1));
     res.json(body);

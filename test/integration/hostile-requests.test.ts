@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { handlers } from '../../examples/new-handlers.js';
-import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { freshFetch, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { exchange, openRaw, parseResponses, type RawResponse } from '../support/raw-http.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
 
@@ -42,7 +42,7 @@ after(async () => {
   await flask?.stop();
 });
 
-const hits = async (): Promise<Record<string, number>> => (await (await fetch(`${flask.url}/__hits`)).json()) as Record<string, number>;
+const hits = async (): Promise<Record<string, number>> => (await (await freshFetch(`${flask.url}/__hits`)).json()) as Record<string, number>;
 
 /** One request on its own connection: its single response, and whether the server closed after it. */
 async function one(bytes: string | Buffer): Promise<RawResponse & { closed: boolean; text: string }> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, eventually, runCli, type CliRun } from '../support/cli-process.js';
-import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { freshFetch, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { openRaw, parseResponses, type RawConnection } from '../support/raw-http.js';
 
 const HEADERS_TIMEOUT_MS = 1_500;
@@ -55,7 +55,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const hits = async (): Promise<Record<string, number>> => (await (await fetch(`${flask.url}/__hits`)).json()) as Record<string, number>;
+const hits = async (): Promise<Record<string, number>> => (await (await freshFetch(`${flask.url}/__hits`)).json()) as Record<string, number>;
 
 /** Sends `bytes` one a second while the connection is open. */
 function trickle(c: RawConnection, bytes: string): () => void {

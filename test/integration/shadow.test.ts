@@ -7,7 +7,7 @@ import type { NewHandler } from '../../src/server/switch-middleware.js';
 import { createSwitchyard, type Switchyard, type SwitchyardOptions } from '../../src/app.js';
 import { RedisShadowStore } from '../../src/shadow/redis-shadow-store.js';
 import { MemoryShadowStore, type RouteShadowCounts, type ShadowResultStore } from '../../src/shadow/shadow-store.js';
-import { fetchJson, freePort, startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { fetchJson, freePort, freshFetch, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { captureLogger, flagsText } from '../support/switchyard-harness.js';
 
@@ -178,7 +178,7 @@ describe('shadow diffing against the real Flask app', () => {
     const store = new MemoryShadowStore();
     const sy = await make(store);
     try {
-      await fetch(`${flask.url}/__hits/reset`, { method: 'POST' });
+      await freshFetch(`${flask.url}/__hits/reset`, { method: 'POST' });
       for (let i = 0; i < 5; i++) await supertest(sy.app).post('/flask/counter/incr').expect(200);
       for (let i = 0; i < 3; i++) await supertest(sy.app).post('/flask-new/counter/incr').expect(200);
       assert.equal((await countsWhen(store, 'counter', (x) => x.skipped.unsafe_method === 5)).compared, 0);

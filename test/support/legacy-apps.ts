@@ -161,12 +161,24 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * fetch on a connection of its own (`Connection: close`, unless the caller sets one), for a test's
+ * direct calls to gunicorn. A pooled keep-alive socket would race gunicorn's 2 s idle close: a
+ * request written just as gunicorn closes the socket fails with "other side closed", which fails
+ * the test without saying anything about Switchyard.
+ */
+export function freshFetch(url: string, init?: RequestInit): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  if (!headers.has('connection')) headers.set('connection', 'close');
+  return fetch(url, { ...init, headers });
+}
+
+/**
  * fetch + JSON.parse. Rejects (with `status` and `body` on the error) when the
  * response is not 2xx or the body is not JSON. The result is untyped (`any`,
  * as from JSON.parse) unless a type argument is given.
  */
 export async function fetchJson<T = JsonResult>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, init);
+  const res = await freshFetch(url, init);
   const text = await res.text();
   if (!res.ok) {
     throw Object.assign(
