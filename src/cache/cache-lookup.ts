@@ -28,7 +28,7 @@ export type Lookup = ({ readonly kind: 'entry' } & Found) | { readonly kind: 'mi
  * this request selects (one or two store reads).
  */
 export class CacheLookup {
-  /** Decoded records of an in-process store, by the stored Buffer: a hit skips JSON and policy parsing. */
+  /** Decoded records by the stored Buffer (an in-process store's, or a shared store's in-process copy): a hit skips JSON and policy parsing. */
   private readonly decoded = new WeakMap<Buffer, Found>();
   /**
    * A shared store hands back a new Buffer on every read: the last decoded meta of each key, by
@@ -45,9 +45,9 @@ export class CacheLookup {
   }
 
   /**
-   * The same lookup without waiting, for an in-process store (its reads need no I/O): a hit is
-   * then served in the request's own turn, with no promise in between. Undefined when the store
-   * cannot be read that way (a shared store, or one that is out of reach): use `lookup`.
+   * The same lookup without waiting, for an in-process store or a shared store's coherent copies
+   * (no I/O): a hit is then served in the request's own turn, with no promise in between.
+   * Undefined when the store cannot be read that way (no copy, or out of reach): use `lookup`.
    */
   lookupNow(c: CacheRequest, keys: Keys): Lookup | undefined {
     const store = this.ctx.store;
@@ -84,9 +84,9 @@ export class CacheLookup {
   private loaded(value: Buffer | null, key: string, meta: EntryMeta, body: Buffer, c: CacheRequest, keys: Keys, marker: VaryMarker | null): Found {
     const found = this.found(key, meta, body, c, keys, marker);
     if (value === null) return found;
-    // Only an in-process store hands back the same Buffer again; policies are read-only.
-    if (this.ctx.store.inner.inProcess === true) this.decoded.set(value, found);
-    else {
+    // An in-process store (or Redis's coherent copies) hands back the same Buffer again; policies are read-only.
+    this.decoded.set(value, found);
+    if (this.ctx.store.inner.inProcess !== true) {
       this.rememberMeta(key, value, meta);
       // A changed entry only (unchanged ones take the sameAsBefore path): no work per hit.
       this.ctx.reserve?.remember(keys.base, key, found.entry);

@@ -9,9 +9,15 @@ export interface CacheStore {
   readonly shared: boolean;
   /** Operations complete in-process without I/O (no timeout needed; values may be returned as the same Buffer). */
   readonly inProcess?: boolean;
+  /** A shared store serving hits from coherent in-process copies right now (redis-store.ts, redis-near-cache.ts). */
+  readonly nearActive?: boolean;
   get(key: string): Promise<Buffer | null>;
-  /** `get` without the promise, for an in-process store (the cache then serves a hit synchronously). */
-  peek?(key: string): Buffer | null;
+  /**
+   * `get` without the promise (the cache then serves a hit synchronously): an in-process store's
+   * answer (null: absent), or a shared store's coherent in-process copy — undefined when it has
+   * none it may trust, and the caller uses `get`.
+   */
+  peek?(key: string): Buffer | null | undefined;
   /** Stores `value` under `key` for `ttlMs` (> 0), replacing what was there. */
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
   delete(key: string): Promise<boolean>;

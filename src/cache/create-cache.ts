@@ -26,7 +26,7 @@ export interface ResponseCacheOptions {
 
 export interface CacheStatsSnapshot {
   readonly routes: Record<string, CacheCounts>;
-  readonly store: { kind: string; available: boolean; failures: number; timeouts: number; circuitOpen: boolean };
+  readonly store: { kind: string; available: boolean; failures: number; timeouts: number; circuitOpen: boolean; nearCopies: boolean };
 }
 
 export interface ResponseCache {
@@ -44,7 +44,7 @@ export interface ResponseCache {
  */
 export function createResponseCache(options: ResponseCacheOptions, redis: RedisTarget | null, settings: CacheSettings, logger: Logger, context: () => PurgeContext): ResponseCache {
   const clock = options.clock ?? Date.now;
-  const inner = options.store ?? (redis !== null ? new RedisStore({ url: redis, commandTimeoutMs: settings.operationTimeoutMs, logger }) : new MemoryStore(settings.memoryMaxBytes, clock));
+  const inner = options.store ?? (redis !== null ? new RedisStore({ url: redis, commandTimeoutMs: settings.operationTimeoutMs, logger, nearMaxBytes: settings.nearMaxBytes }) : new MemoryStore(settings.memoryMaxBytes, clock));
   const store = new GuardedStore(inner, { timeoutMs: settings.operationTimeoutMs, logger });
   const layer = new HttpCache({ store, clock, logger, reserveMaxBytes: settings.reserveMaxBytes });
   const stats = (): CacheStatsSnapshot => ({ routes: layer.stats.snapshot(), store: store.stats() });

@@ -46,8 +46,8 @@ export class GuardedStore {
     return this.inner.isAvailable() && Date.now() >= this.openUntil;
   }
 
-  stats(): { kind: string; available: boolean; failures: number; timeouts: number; circuitOpen: boolean } {
-    return { kind: this.inner.kind, available: this.available(), failures: this.failures, timeouts: this.timeouts, circuitOpen: Date.now() < this.openUntil };
+  stats(): { kind: string; available: boolean; failures: number; timeouts: number; circuitOpen: boolean; nearCopies: boolean } {
+    return { kind: this.inner.kind, available: this.available(), failures: this.failures, timeouts: this.timeouts, circuitOpen: Date.now() < this.openUntil, nearCopies: this.inner.nearActive === true };
   }
 
   get(key: string): Promise<Buffer | null> {
@@ -55,13 +55,13 @@ export class GuardedStore {
   }
 
   /**
-   * A read that needs no waiting: only an in-process store with `peek` offers one, and only while
-   * it is available and the circuit closed — otherwise undefined, and the caller uses `get`
-   * (which then fails the usual way).
+   * A read that needs no waiting: a store with `peek` (in-process, or Redis's coherent copies)
+   * offers one, and only while it is available and the circuit closed — otherwise undefined, and
+   * the caller uses `get` (which then fails the usual way).
    */
   peek(key: string): Buffer | null | undefined {
     const inner = this.inner;
-    if (inner.inProcess !== true || inner.peek === undefined || !inner.isAvailable() || Date.now() < this.openUntil) return undefined;
+    if (inner.peek === undefined || !inner.isAvailable() || Date.now() < this.openUntil) return undefined;
     return inner.peek(key);
   }
 

@@ -22,6 +22,7 @@ export const CACHE_SETTINGS_DEFAULTS: CacheSettings = Object.freeze({
   keepStaleSeconds: 300,
   memoryMaxBytes: 64 * 1024 * 1024,
   reserveMaxBytes: 16 * 1024 * 1024,
+  nearMaxBytes: 16 * 1024 * 1024,
 });
 
 export const SHADOW_SETTINGS_DEFAULTS: ShadowSettings = Object.freeze({

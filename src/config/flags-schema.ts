@@ -221,6 +221,7 @@ const settingsCache = {
     keepStaleSeconds: seconds('Extra time a stale entry with ETag/Last-Modified is kept for 304 revalidation.', CACHE_SETTINGS_DEFAULTS.keepStaleSeconds),
     memoryMaxBytes: { type: 'integer', minimum: 1024, maximum: 68_719_476_736, default: CACHE_SETTINGS_DEFAULTS.memoryMaxBytes, description: 'Memory bound of the embedded in-memory store (read at start-up).' },
     reserveMaxBytes: { type: 'integer', minimum: 0, maximum: 68_719_476_736, default: CACHE_SETTINGS_DEFAULTS.reserveMaxBytes, description: 'With Redis: bytes of last entry copies each process keeps, served only when Redis is out of reach and legacy fails, within stale-if-error (read at start-up; 0 turns it off).' },
+    nearMaxBytes: { type: 'integer', minimum: 0, maximum: 68_719_476_736, default: CACHE_SETTINGS_DEFAULTS.nearMaxBytes, description: 'With Redis (one server or Sentinel, not a Cluster): bytes of in-process copies of what this process read, kept coherent by Redis client tracking (a change or purge by any instance drops them), so a hit needs no round trip (read at start-up; 0 turns it off).' },
   },
 } as const;
 

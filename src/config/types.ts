@@ -195,6 +195,8 @@ export interface CacheSettings {
   readonly memoryMaxBytes: number;
   /** With a shared store: bytes of last copies this process keeps for when the store and legacy both fail (0: none). */
   readonly reserveMaxBytes: number;
+  /** With Redis (not a Cluster): bytes of in-process copies kept coherent by Redis client tracking, served without a round trip (0: none). */
+  readonly nearMaxBytes: number;
 }
 
 export interface Settings {

@@ -31,6 +31,12 @@ async function countHits(path: string, work: () => Promise<void>): Promise<numbe
   return (await hits(path)) - before;
 }
 
+/** GETs Redis has answered so far (a hit from an in-process copy sends none). */
+async function getsProcessed(): Promise<number> {
+  const info = await redis.command('INFO', 'commandstats');
+  return Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}
+
 async function commandsProcessed(): Promise<number> {
   const info = await redis.command('INFO', 'stats');
   const match = /total_commands_processed:(\d+)/.exec(info);
@@ -39,7 +45,7 @@ async function commandsProcessed(): Promise<number> {
 }
 
 /** A short operation timeout (outage tests prove BYPASS within it); sharing tests pass a roomier one so a busy CI machine cannot turn a slow write into a skipped one. */
-function flags(operationTimeoutMs = 100, legacyUrl = flask.url): string {
+function flags(operationTimeoutMs = 100, legacyUrl = flask.url, nearMaxBytes = 1024 * 1024): string {
   return `
 upstreams:
   flask: { url: "${legacyUrl}", maxInFlight: 8 }
@@ -49,12 +55,12 @@ routes:
     legacy: { upstream: flask, stripPrefix: /c }
     cache: {}
 settings:
-  cache: { namespace: redis-test, operationTimeoutMs: ${operationTimeoutMs}, lockTtlMs: 5000 }
+  cache: { namespace: redis-test, operationTimeoutMs: ${operationTimeoutMs}, lockTtlMs: 5000, nearMaxBytes: ${nearMaxBytes} }
 `;
 }
 
-async function instance(operationTimeoutMs = 100, legacyUrl = flask.url): Promise<Listening> {
-  const l = await listen({ flags: flagsText(flags(operationTimeoutMs, legacyUrl)), logger: captureLogger(), cache: { redisUrl: redis.url } });
+async function instance(operationTimeoutMs = 100, legacyUrl = flask.url, nearMaxBytes?: number): Promise<Listening> {
+  const l = await listen({ flags: flagsText(flags(operationTimeoutMs, legacyUrl, nearMaxBytes)), logger: captureLogger(), cache: { redisUrl: redis.url } });
   await waitUntil(() => l.switchyard.cacheStats().store.available, 'redis connected');
   return l;
 }
@@ -222,6 +228,94 @@ describe('response cache on Redis: instances share it', () => {
   });
 });
 
+describe('response cache on Redis: coherent in-process copies (client tracking)', () => {
+  let a: Listening;
+  let b: Listening;
+  before(async () => {
+    [a, b] = await Promise.all([instance(2000), instance(2000)]);
+    await waitUntil(() => a.switchyard.cacheStats().store.nearCopies && b.switchyard.cacheStats().store.nearCopies, 'tracking set up on both instances');
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  /** Filled by A, then read once by B (the read B keeps a tracked copy of); B's answer. */
+  async function heldByB(path: string): Promise<Reply> {
+    assert.equal((await request(a.url, path)).headers['x-switchyard-cache'], 'MISS');
+    const first = await request(b.url, path);
+    assert.equal(first.headers['x-switchyard-cache'], 'HIT');
+    return first;
+  }
+
+  it("B's repeated HITs send no GET to Redis; a purge on A is seen by B's very next request", async () => {
+    const path = '/c/cacheable?t=near-purge';
+    const first = await heldByB(path);
+    const gets = await getsProcessed();
+    for (let i = 0; i < 10; i++) {
+      const r = await request(b.url, path);
+      assert.equal(r.headers['x-switchyard-cache'], 'HIT');
+      assert.equal(r.json().nonce, first.json().nonce);
+    }
+    assert.equal((await getsProcessed()) - gets, 0, 'the HITs came from the in-process copy');
+
+    assert.ok((await a.switchyard.purgeCache({ url: path })) >= 1);
+    const after = await request(b.url, path);
+    assert.equal(after.headers['x-switchyard-cache'], 'MISS', 'B dropped its copy when Redis told it about the purge');
+    assert.notEqual(after.json().nonce, first.json().nonce);
+    assert.equal((await request(a.url, path)).json().nonce, after.json().nonce, "A answers with B's new entry");
+  });
+
+  it('any client deleting the key (here redis-cli, not Switchyard) drops the copy', async () => {
+    const path = '/c/cacheable?t=near-del';
+    const first = await heldByB(path);
+    const keys = (await redis.command('KEYS', '*near-del*')).split('\r\n').filter((line) => line.includes('near-del'));
+    assert.ok(keys.length >= 1, 'the entry is in Redis');
+    for (const key of keys) await redis.command('DEL', key);
+    const after = await request(b.url, path);
+    assert.equal(after.headers['x-switchyard-cache'], 'MISS');
+    assert.notEqual(after.json().nonce, first.json().nonce);
+  });
+
+  it("FLUSHDB drops every copy; the subscriber connection killed: no copy is served until tracking is set up again", async () => {
+    const flushed = '/c/cacheable?t=near-flush';
+    await heldByB(flushed);
+    await redis.command('FLUSHDB');
+    assert.equal((await request(b.url, flushed)).headers['x-switchyard-cache'], 'MISS');
+
+    await waitUntil(() => b.switchyard.cacheStats().store.nearCopies, 'tracking set up again after the flush');
+    const path = '/c/cacheable?t=near-kill';
+    const first = await heldByB(path);
+    const held = await getsProcessed();
+    assert.equal((await request(b.url, path)).json().nonce, first.json().nonce);
+    assert.equal((await getsProcessed()) - held, 0, 'B holds a copy');
+    // Invalidations for B's keys now go nowhere (RESP2 redirect to a client that is gone).
+    await redis.command('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    const keys = (await redis.command('KEYS', '*near-kill*')).split('\r\n').filter((line) => line.includes('near-kill'));
+    for (const key of keys) await redis.command('DEL', key);
+    const after = await request(b.url, path);
+    assert.equal(after.headers['x-switchyard-cache'], 'MISS', 'B did not serve the copy Redis could no longer invalidate');
+    assert.notEqual(after.json().nonce, first.json().nonce);
+    await waitUntil(() => b.switchyard.cacheStats().store.nearCopies, 'tracking set up again');
+    const gets = await getsProcessed();
+    assert.equal((await request(b.url, path)).headers['x-switchyard-cache'], 'HIT');
+    assert.equal((await request(b.url, path)).headers['x-switchyard-cache'], 'HIT');
+    assert.equal((await getsProcessed()) - gets, 1, 'one read, then the new copy');
+  });
+
+  it('Redis stopped (connected but silent): the copy stops being served within moments, then BYPASS', async () => {
+    const path = '/c/cacheable?t=near-paused';
+    await heldByB(path);
+    redis.pause();
+    try {
+      await waitUntil(async () => (await request(b.url, path)).headers['x-switchyard-cache'] === 'BYPASS', 'B to stop trusting its copy', 5_000);
+      for (let i = 0; i < 5; i++) assert.equal((await request(b.url, path)).headers['x-switchyard-cache'], 'BYPASS');
+    } finally {
+      redis.resume();
+    }
+    await waitUntil(async () => (await request(b.url, path)).headers['x-switchyard-cache'] === 'HIT', 'the cache to answer again');
+  });
+});
+
 describe('response cache on Redis: outages never reach the client', () => {
   it('Redis killed mid-test: BYPASS at once, no error, no queue; the cache comes back by itself', async () => {
     const sy = await instance();
@@ -253,7 +347,8 @@ describe('response cache on Redis: outages never reach the client', () => {
   });
 
   it('Redis stopped (connected but silent): BYPASS after the operation timeout, the breaker stops sending', async () => {
-    const sy = await instance();
+    // Without in-process copies: every request reads Redis (the copies' own pause test is below).
+    const sy = await instance(100, flask.url, 0);
     try {
       await request(sy.url, '/c/cacheable?t=paused');
       assert.equal((await request(sy.url, '/c/cacheable?t=paused')).headers['x-switchyard-cache'], 'HIT');
