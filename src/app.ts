@@ -331,6 +331,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       return () => stops.forEach((stop) => stop());
     },
     draining: () => readiness.state === 'draining',
+    sessions,
   });
   const adminApi = createAdminApi({ adminToken, viewerToken, sessions }, [
     routesSection({

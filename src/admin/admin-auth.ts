@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { sendProblem } from '../errors/problem.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { tokensEqual } from '../routing/tester-override.js';
-import { CSRF_HEADER, type UiRole } from '../ui/ui-session.js';
+import { CSRF_HEADER, type UiRole, type UiSession } from '../ui/ui-session.js';
 import type { UiSessions } from '../ui/ui-sessions.js';
 import { sendAdminDisabled } from './admin-api.js';
 import type { CredentialAttempts } from './auth-attempts.js';
@@ -20,6 +20,8 @@ export interface AdminAccess {
 export interface AdminPrincipal {
   readonly role: UiRole;
   readonly via: 'bearer' | 'session';
+  /** The dashboard session (via `session`): long requests (event streams) end with it. */
+  readonly session?: UiSession;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -92,7 +94,7 @@ async function sessionPrincipal(req: Request, res: Response, access: AdminAccess
   }
   // The audit log names who signed in, whatever the page sends.
   req.headers[ACTOR_HEADER] = session.name === '' ? `dashboard (${session.role})` : `${session.name} (dashboard)`;
-  return { role: session.role, via: 'session' };
+  return { role: session.role, via: 'session', session };
 }
 
 function forbidden(res: Response, detail: string): null {

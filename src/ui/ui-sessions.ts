@@ -15,8 +15,12 @@ export interface UiSessionsOptions {
  * cookie is what every instance checks; sign-out clears it in the browser and refuses its id
  * until it would have expired anyway — on every instance with Redis, else in this process.
  */
+/** Why a session that was live no longer is (an open event stream tells the page, then ends). */
+export type SessionEnd = 'signed-out' | 'expired';
+
 export class UiSessions {
   private readonly key: Buffer;
+  private readonly revokeListeners = new Set<(id: string) => void>();
 
   constructor(private readonly options: UiSessionsOptions) {
     this.key = sessionKey(options.adminToken);
@@ -53,9 +57,27 @@ export class UiSessions {
     return csrfMatches(given, session, this.key);
   }
 
+  /**
+   * Whether a session that was live when a long request (an event stream) began still is: null,
+   * or why it ended — it expired, or it was signed out here or (with Redis) on another instance.
+   */
+  async ended(session: UiSession): Promise<SessionEnd | null> {
+    if (session.expiresAt <= this.options.now()) return 'expired';
+    return (await this.options.revocations.isRevoked(session.id, session.expiresAt)) ? 'signed-out' : null;
+  }
+
+  /** Told of every sign-out taken by this process (its open streams end at once); returns the unsubscribe. */
+  onRevoke(listener: (id: string) => void): () => void {
+    this.revokeListeners.add(listener);
+    return () => this.revokeListeners.delete(listener);
+  }
+
   /** Refused here at once; rejects when the sign-out could not be shared with the other instances. */
   revoke(session: UiSession): Promise<void> {
-    return this.options.revocations.revoke(session.id, session.expiresAt);
+    const shared = this.options.revocations.revoke(session.id, session.expiresAt);
+    // Before Redis answers: this process's streams of the session end even when sharing fails.
+    for (const listener of [...this.revokeListeners]) listener(session.id);
+    return shared;
   }
 
   close(): Promise<void> {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import supertest from 'supertest';
 import { createSwitchyard, type Switchyard } from '../../src/app.js';
+import { openEventStream, type EventStream } from '../support/event-stream.js';
 import { captureLogger, flagsText } from '../support/switchyard-harness.js';
 
 const ADMIN = 'auth-admin-token-0123456789abc';
@@ -23,6 +25,21 @@ routes:
 
 async function signIn(agent: supertest.Agent, token: string, name = 'ana') {
   return agent.post('/_switchyard/ui/session').send({ token, name });
+}
+/** The agent's session cookie as a Cookie header (for fetch, which streams). */
+const jarCookie = (agent: supertest.Agent): string =>
+  `switchyard_session=${decodeURIComponent(String(agent.jar.getCookie('switchyard_session', { domain: '127.0.0.1', path: '/_switchyard', secure: false, script: false })?.value ?? ''))}`;
+/** The app on a loopback port (supertest cannot read a stream as it goes). */
+async function listenOn(sy: Switchyard): Promise<{ url: string; close(): Promise<void> }> {
+  const server = sy.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 const cookieOf = (res: supertest.Response): string => {
   const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
@@ -145,34 +162,75 @@ describe('dashboard sign-in, sessions, CSRF and the viewer token (over HTTP)', (
   it('streams live updates (SSE) to a session: retry hint, an update at once and after each change', async () => {
     const agent = supertest.agent(sy.app);
     const { body } = await signIn(agent, ADMIN);
-    const cookie = `switchyard_session=${decodeURIComponent(String(agent.jar.getCookie('switchyard_session', { domain: '127.0.0.1', path: '/_switchyard', secure: false, script: false })?.value ?? ''))}`;
-    const server = sy.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const port = (server.address() as { port: number }).port;
-    const controller = new AbortController();
+    const server = await listenOn(sy);
+    let stream: EventStream | undefined;
     try {
-      assert.equal((await fetch(`http://127.0.0.1:${port}/_switchyard/events`)).status, 401);
-      const res = await fetch(`http://127.0.0.1:${port}/_switchyard/events`, { headers: { cookie }, signal: controller.signal });
-      assert.equal(res.status, 200);
-      assert.match(String(res.headers.get('content-type')), /^text\/event-stream/);
-      const reader = res.body!.getReader();
-      let text = '';
-      const read = async (want: RegExp) => {
-        while (!want.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-      };
-      await read(/event: update\ndata: .*\n\n/);
-      assert.match(text, /^retry: 2000\n\n/);
-      assert.match(text, /"killSwitch":false/);
+      assert.equal((await fetch(`${server.url}/_switchyard/events`)).status, 401);
+      stream = await openEventStream(`${server.url}/_switchyard/events`, { cookie: jarCookie(agent) });
+      assert.equal(stream.status, 200);
+      assert.match(String(stream.contentType), /^text\/event-stream/);
+      await stream.readUntil(/event: update\ndata: .*\n\n/);
+      assert.match(stream.text(), /^retry: 2000\n\n/);
+      assert.match(stream.text(), /"killSwitch":false/);
       await agent.put('/_switchyard/flags/kill-switch').set('x-csrf-token', body.csrfToken).send({ on: true, reason: 'sse' });
-      await read(/"killSwitch":true/);
+      await stream.readUntil(/"killSwitch":true/);
       await agent.put('/_switchyard/flags/kill-switch').set('x-csrf-token', body.csrfToken).send({ on: false, reason: 'sse' });
-      // A draining process ends its streams (the page reconnects elsewhere), so a stop is not held up.
-      sy.readiness.markDraining();
-      while (!(await reader.read()).done);
     } finally {
-      controller.abort();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      stream?.close();
+      await server.close();
+    }
+  });
+
+  it('signing out ends that session’s open event streams on this instance (saying so), not another session’s', async () => {
+    const ana = supertest.agent(sy.app);
+    const bob = supertest.agent(sy.app);
+    const { body } = await signIn(ana, ADMIN, 'ana');
+    await signIn(bob, ADMIN, 'bob');
+    const server = await listenOn(sy);
+    const streams: EventStream[] = [];
+    try {
+      const url = `${server.url}/_switchyard/events`;
+      const [first, second, other] = await Promise.all([openEventStream(url, { cookie: jarCookie(ana) }), openEventStream(url, { cookie: jarCookie(ana) }), openEventStream(url, { cookie: jarCookie(bob) })]);
+      streams.push(first, second, other);
+      await Promise.all(streams.map((s) => s.readUntil(/event: update\n/)));
+      assert.equal((await ana.delete('/_switchyard/ui/session').set('x-csrf-token', body.csrfToken)).status, 204);
+      for (const ended of [first, second]) assert.match(await ended.ended(), /event: session-ended\ndata: \{"reason":"signed-out"\}\n\n$/);
+      // Bob's stream still gets updates (a change after the sign-out reaches it).
+      const before = other.text().length;
+      const kill = (on: boolean) => supertest(sy.app).put('/_switchyard/flags/kill-switch').set('authorization', `Bearer ${ADMIN}`).send({ on, reason: 'is bob still live?' });
+      assert.equal((await kill(true)).status, 200);
+      await other.readUntil(/"killSwitch":true/, before);
+      assert.equal((await kill(false)).status, 200);
+      assert.doesNotMatch(other.text(), /session-ended/);
+      assert.equal((await fetch(url, { headers: { cookie: jarCookie(ana) } })).status, 401, 'and the cookie cannot open a new one');
+    } finally {
+      for (const s of streams) s.close();
+      await server.close();
+    }
+  });
+
+  it('a stream ends when its session expires (checked at each beat), and a draining process ends every stream', async () => {
+    let now = Date.now();
+    const clocked = await createSwitchyard({ flags: FLAGS, adminToken: ADMIN, handlers: { user: (_req, res) => void res.json({}) }, logger: captureLogger(), watch: false, ui: { assetsDir: assets, now: () => now, sessionTtlMs: 60_000 } });
+    const server = await listenOn(clocked);
+    const streams: EventStream[] = [];
+    try {
+      const agent = supertest.agent(clocked.app);
+      await signIn(agent, ADMIN);
+      const url = `${server.url}/_switchyard/events`;
+      const expiring = await openEventStream(url, { cookie: jarCookie(agent) });
+      const bearer = await openEventStream(url, { authorization: `Bearer ${ADMIN}` });
+      streams.push(expiring, bearer);
+      await Promise.all(streams.map((s) => s.readUntil(/event: update\n/)));
+      now += 60_001;
+      assert.match(await expiring.ended(), /event: session-ended\ndata: \{"reason":"expired"\}\n\n$/);
+      // A bearer-token stream has no session to end with; draining ends it (the page reconnects elsewhere).
+      clocked.readiness.markDraining();
+      assert.doesNotMatch(await bearer.ended(), /session-ended/);
+    } finally {
+      for (const s of streams) s.close();
+      await server.close();
+      await clocked.close();
     }
   });
 

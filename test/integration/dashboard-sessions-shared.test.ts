@@ -1,11 +1,12 @@
 /**
  * Signing out of the dashboard on one instance ends the session on every instance sharing a
  * private real Redis (in front of real gunicorn Flask); without Redis only on the instance that
- * took the sign-out, as documented.
+ * took the sign-out, as documented. Open event streams end with their session, on every instance.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { openEventStream, type EventStream } from '../support/event-stream.js';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { ADMIN, sharedStateInstance } from '../support/shared-state.js';
@@ -69,6 +70,25 @@ describe('dashboard sign-out across instances', () => {
       await c.close();
     }
     assert.deepEqual(await opens(a, bob), [200, 200]);
+  });
+
+  it('with Redis: a sign-out on A ends the session’s open event stream on B (at B’s next beat), not the others’', async () => {
+    const kim = await signIn(a, 'kim');
+    const lee = await signIn(a, 'lee');
+    const streams: EventStream[] = [];
+    try {
+      const [kimsOnB, leesOnB] = await Promise.all([openEventStream(`${b.url}/_switchyard/events`, { cookie: kim.cookie }), openEventStream(`${b.url}/_switchyard/events`, { cookie: lee.cookie })]);
+      streams.push(kimsOnB, leesOnB);
+      await Promise.all(streams.map((s) => s.readUntil(/event: update\n/)));
+      assert.equal((await signOut(a, kim)).status, 204);
+      assert.match(await kimsOnB.ended(), /event: session-ended\ndata: \{"reason":"signed-out"\}\n\n$/);
+      // Lee's stream on B beats on after Kim's ended.
+      const seen = leesOnB.text().length;
+      await leesOnB.readUntil(/event: update\n/, seen);
+      assert.doesNotMatch(leesOnB.text(), /session-ended/);
+    } finally {
+      for (const s of streams) s.close();
+    }
   });
 
   it('with Redis down: the sign-out still ends the session on this instance and says it could not be shared (503)', async () => {

@@ -40,7 +40,7 @@ const reconnectDelayMs = (attempt: number): number => Math.min(1000 * 2 ** attem
  * stream — a proxy's 502/503 while an instance restarts, a 401 — so the page then opens a new one
  * itself, with a growing delay, until a stream answers again.
  */
-function useLive(enabled: boolean): { tick: number; live: boolean; bump: () => void } {
+function useLive(enabled: boolean, onSessionEnded: (reason: string) => void): { tick: number; live: boolean; bump: () => void } {
   const [tick, setTick] = useState(0);
   const [live, setLive] = useState(false);
   useEffect(() => {
@@ -56,6 +56,12 @@ function useLive(enabled: boolean): { tick: number; live: boolean; bump: () => v
         setLive(true);
         setTick((t) => t + 1);
       });
+      // The server ends the stream of a session signed out (here or on another instance) or expired.
+      current.addEventListener('session-ended', (e) => {
+        current.close();
+        const reason = (JSON.parse((e as MessageEvent<string>).data) as { reason?: unknown }).reason;
+        onSessionEnded(reason === 'expired' ? 'Your session expired: sign in again.' : 'Your session was signed out: sign in again.');
+      });
       current.onerror = () => {
         setLive(false);
         if (current.readyState !== EventSource.CLOSED) return;
@@ -68,7 +74,7 @@ function useLive(enabled: boolean): { tick: number; live: boolean; bump: () => v
       clearTimeout(retry);
       source?.close();
     };
-  }, [enabled]);
+  }, [enabled, onSessionEnded]);
   return { tick, live, bump: () => setTick((t) => t + 1) };
 }
 
@@ -111,7 +117,12 @@ function App() {
   const [dialog, setDialog] = useState<{ options: AskOptions; resolve: (r: string | null) => void } | null>(null);
   const [toast, setToast] = useState<{ message: string; kind: 'ok' | 'error' } | null>(null);
   const hash = useHash();
-  const { tick, live, bump } = useLive(session !== null);
+  const onSessionEnded = useCallback((message: string) => {
+    setCsrf('');
+    setSession(null);
+    setProblem(message);
+  }, []);
+  const { tick, live, bump } = useLive(session !== null, onSessionEnded);
 
   useEffect(() => {
     // The demo prints a link with the token in the fragment (never sent to the server): sign in
