@@ -16,6 +16,8 @@ import { captureLogger, flagsText, listen, type Listening } from '../support/swi
 const MIB = 1024 * 1024;
 const COUNT = 50;
 const CONCURRENCY = 5;
+/** Live-memory peak allowed above the baseline; measured 2026-12-03: see the test. */
+const PEAK_BOUND = 20 * MIB;
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -112,8 +114,13 @@ describe('response cache: large responses stream through', () => {
     // Warm-up: connection pools, JIT, lazily created structures.
     await download(`${sy.url}/b/big-cacheable?kb=5120&warm=1`);
     const baseline = settled();
+    // The peak is of live memory: each sample collects first, so garbage the collector has not
+    // reached yet (which varies run to run) does not count; what a sample sees is what is held.
     let peak = memory();
-    const sampler = setInterval(() => (peak = Math.max(peak, memory())), 5);
+    const sampler = setInterval(() => {
+      gc();
+      peak = Math.max(peak, memory());
+    }, 20);
     let next = 0;
     let passed = 0;
     const worker = async (): Promise<void> => {
@@ -136,9 +143,9 @@ describe('response cache: large responses stream through', () => {
     const peakGrowth = peak - baseline;
     assert.equal(passed, COUNT * 5 * MIB);
     assert.ok(retained < 8 * MIB, `retained ${(retained / MIB).toFixed(1)} MiB after ${passed / MIB} MiB passed`);
-    // A copy of each in-flight body would be ≥ 25 MiB at this concurrency; garbage not yet
-    // collected counts here too, so the bound is loose but still well below the bytes passed.
-    assert.ok(peakGrowth < 64 * MIB, `peak grew ${(peakGrowth / MIB).toFixed(1)} MiB while ${passed / MIB} MiB passed`);
+    // A copy of each in-flight body would hold ≥ 25 MiB live at this concurrency (5 × 5 MiB);
+    // streaming holds only socket buffers and the ≤ 1 MiB entry being tried per response.
+    assert.ok(peakGrowth < PEAK_BOUND, `peak grew ${(peakGrowth / MIB).toFixed(1)} MiB while ${passed / MIB} MiB passed`);
     // The reporter shows these numbers with the test.
     console.log(`memory: retained ${(retained / MIB).toFixed(1)} MiB, peak +${(peakGrowth / MIB).toFixed(1)} MiB for ${passed / MIB} MiB passed`);
     assert.equal(sy.switchyard.cacheStats().routes['big']?.hit, 0);
