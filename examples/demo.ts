@@ -119,6 +119,8 @@ Try:
   curl -s ${auth} ${base}/_switchyard/canary/slow        # the autopilot moving /flask/slow: stage, gates, verdicts, events
   curl -s -X PUT ${auth} -H 'content-type: application/json' -d '{"percentage":50,"reason":"canary step"}' ${base}/_switchyard/flags/routes/users
   curl -s ${auth} ${base}/_switchyard/cache              # cache counts per route
+  curl -s -X POST ${auth} -H 'content-type: application/json' -d '{"route":"report","reason":"report data fixed"}' ${base}/_switchyard/cache/purge
+  (every change through the admin API needs a "reason": it goes to ${base}/_switchyard/flags/audit)
   curl -s ${base}/_switchyard/metrics                    # Prometheus text (no token)
   curl -s ${base}/_switchyard/readyz                     # readiness probe (no token)
   curl -i ${base}/flask/whoami  ·  curl -i ${base}/django/whoami/   # legacy Flask and Django side by side

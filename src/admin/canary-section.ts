@@ -49,7 +49,6 @@ export function canarySection(controller: CanaryController): AdminSection {
     if (extra !== undefined) throw badAdminInput(extra, `unknown field (allowed: ${allowed.join(', ')})`);
     const notes = readNotes(fields, actor(req));
     if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
-    if (notes.notes.reason === null) throw badAdminInput('reason', 'say why (it goes to the run’s events and the audit log)');
     let policy: CanaryPolicy | undefined;
     if (fields['policy'] !== undefined) {
       const read = readCanaryPolicy(fields['policy']);

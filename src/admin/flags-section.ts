@@ -20,13 +20,13 @@ export const ACTOR_HEADER = 'x-switchyard-actor';
  *
  * GET    /_switchyard/flags                 every route's effective state (mode, percentage, source, who/when), the kill switch, Unleash and store status, missing flags
  * GET    /_switchyard/flags/routes/:route   one route
- * PUT    /_switchyard/flags/routes/:route   {mode?, percentage?, reason?, by?}: set its runtime override
- * DELETE /_switchyard/flags/routes/:route   {reason?, by?}: drop the override (back to Unleash / flags/)
- * PUT    /_switchyard/flags/kill-switch     {on, reason?, by?}
+ * PUT    /_switchyard/flags/routes/:route   {mode?, percentage?, reason, by?}: set its runtime override
+ * DELETE /_switchyard/flags/routes/:route   {reason, by?}: drop the override (back to Unleash / flags/)
+ * PUT    /_switchyard/flags/kill-switch     {on, reason, by?}
  * GET    /_switchyard/flags/audit           ?limit=N (default 100): the newest changes, oldest first
  *
- * Bad input is a 4xx problem and changes nothing; with no Redis the answer says the change
- * applies to this process only.
+ * Every change needs a reason (readNotes: 400 naming `reason` without one). Bad input is a 4xx
+ * problem and changes nothing; with no Redis the answer says the change applies to this process only.
  */
 export function flagsSection(view: FlagsView): AdminSection {
   const router = express.Router();

@@ -18,11 +18,13 @@ const MAX_FIELD = 512;
  *
  * GET  /_switchyard/shadow-rules                        every shadowed route's rules: from flags/, approved, rejected
  * GET  /_switchyard/shadow-rules/proposals[?route=R]    proposed rules with their evidence
- * POST /_switchyard/shadow-rules/:route/approve         {field, reason?, by?}: the differ ignores the field from now on
- * POST /_switchyard/shadow-rules/:route/reject          {field, reason?, by?}: never proposed again
- * POST /_switchyard/shadow-rules/:route/withdraw        {field, reason?, by?}: forget the decision
+ * POST /_switchyard/shadow-rules/:route/approve         {field, reason, by?}: the differ ignores the field from now on
+ * POST /_switchyard/shadow-rules/:route/reject          {field, reason, by?}: never proposed again
+ * POST /_switchyard/shadow-rules/:route/withdraw        {field, reason, by?}: forget the decision
  * GET  /_switchyard/shadow-rules/audit?limit=N          the decisions, newest first
  * GET  /_switchyard/shadow-rules/export                 YAML to paste into flags/ (text/yaml)
+ *
+ * Every decision needs a reason (readNotes: 400 SWITCHYARD_ADMIN_BAD_INPUT naming `reason`, nothing decided).
  */
 export function shadowRulesSection(rules: RuntimeIgnoreRules, results: ShadowResultStore, config: () => FlagsConfig): AdminSection {
   const router = express.Router();
@@ -84,7 +86,7 @@ export function shadowRulesSection(rules: RuntimeIgnoreRules, results: ShadowRes
     const actor = req.headers[ACTOR_HEADER];
     const notes = readNotes(fields, Array.isArray(actor) ? actor[0] : actor);
     if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
-    const entry = await unavailableAs503(() => store.decide({ route: route.name, field, decision, by: notes.notes.by, at: new Date().toISOString(), reason: notes.notes.reason ?? '' }));
+    const entry = await unavailableAs503(() => store.decide({ route: route.name, field, decision, by: notes.notes.by, at: new Date().toISOString(), reason: notes.notes.reason }));
     res.json({ ...scope(), audit: entry, rules: view(route) });
   };
   router.post('/:route/approve', decide('approved'));

@@ -12,7 +12,8 @@ export interface ChangeRejection {
 
 export interface ChangeNotes {
   readonly by: string;
-  readonly reason: string | null;
+  /** Required on every change made through the admin API (and so the dashboard): trimmed, never empty. */
+  readonly reason: string;
 }
 
 const MODES: readonly RouteMode[] = ['legacy', 'new', 'rollout'];
@@ -28,16 +29,22 @@ function isObject(body: unknown): body is Record<string, unknown> {
   return typeof body === 'object' && body !== null && !Array.isArray(body);
 }
 
-/** `by` (body, else the X-Switchyard-Actor header) and `reason`: who changed it and why, for the audit log. */
+/**
+ * `by` (body, else the X-Switchyard-Actor header) and `reason`: who changed it and why, for the audit
+ * log. The one check of both for every state-changing admin call: a change without a reason is
+ * refused (nothing changes), so every audit entry says why.
+ */
 export function readNotes(body: Record<string, unknown>, actorHeader: string | undefined): { ok: true; notes: ChangeNotes } | ChangeRejection {
   const by = body['by'] ?? actorHeader;
   if (by !== undefined && (typeof by !== 'string' || by.trim() === '' || by.length > MAX_BY)) return reject('by', `must be a non-empty string of at most ${MAX_BY} characters`);
   // One audit entry reads as one line: control characters could forge entries in a log view.
   if (typeof by === 'string' && CONTROL.test(by)) return reject('by', 'must not contain control characters (line breaks, tabs, NUL…)');
   const reason = body['reason'];
-  if (reason !== undefined && reason !== null && (typeof reason !== 'string' || reason.length > MAX_REASON)) return reject('reason', `must be a string of at most ${MAX_REASON} characters`);
-  if (typeof reason === 'string' && CONTROL.test(reason)) return reject('reason', 'must not contain control characters (line breaks, tabs, NUL…)');
-  return { ok: true, notes: { by: typeof by === 'string' ? by.trim() : 'admin-api', reason: typeof reason === 'string' && reason.trim() !== '' ? reason.trim() : null } };
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON) {
+    return reject('reason', `required: say why, as a non-empty string of at most ${MAX_REASON} characters (it goes to the audit log); nothing was changed`);
+  }
+  if (CONTROL.test(reason)) return reject('reason', 'must not contain control characters (line breaks, tabs, NUL…)');
+  return { ok: true, notes: { by: typeof by === 'string' ? by.trim() : 'admin-api', reason: reason.trim() } };
 }
 
 function unknownKeys(body: Record<string, unknown>, allowed: readonly string[]): ChangeRejection | null {
@@ -46,7 +53,7 @@ function unknownKeys(body: Record<string, unknown>, allowed: readonly string[]):
 }
 
 /**
- * Validates `PUT /_switchyard/flags/routes/:name` — `{ mode?, percentage?, reason?, by? }`.
+ * Validates `PUT /_switchyard/flags/routes/:name` — `{ mode?, percentage?, reason, by? }`.
  * A percentage alone means mode rollout; mode rollout alone keeps the route's current runtime
  * percentage, else its flags/ one. A route that cannot switch (one side, or pinned) is a 409.
  */
@@ -70,7 +77,7 @@ export function validateRouteChange(body: unknown, route: RouteConfig, current: 
   return { ok: true, set: { mode: m, percentage: p }, notes: notes.notes };
 }
 
-/** Validates `PUT /_switchyard/flags/kill-switch` — `{ on: boolean, reason?, by? }`. */
+/** Validates `PUT /_switchyard/flags/kill-switch` — `{ on: boolean, reason, by? }`. */
 export function validateKillSwitchChange(body: unknown, actorHeader?: string): { ok: true; on: boolean; notes: ChangeNotes } | ChangeRejection {
   if (!isObject(body)) return reject('(body)', 'must be a JSON object such as {"on":true,"reason":"…"} (send Content-Type: application/json)');
   const extra = unknownKeys(body, ['on', 'reason', 'by']);

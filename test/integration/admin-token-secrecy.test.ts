@@ -76,7 +76,7 @@ routes:
       // The admin API: right token, a malformed body, a missing endpoint.
       assert.equal(await call('/_switchyard/routes', admin), 200);
       assert.equal(await call('/_switchyard/flags/routes/catalog', { ...admin, 'content-type': 'application/json' }, 'PUT', `{"mode":"rollout","reason":"${GUESS}" x}`), 400);
-      assert.equal(await call('/_switchyard/flags/routes/catalog', { ...admin, 'content-type': 'application/json' }, 'PUT', `{"mode":"legacy","by":"test"}`), 200);
+      assert.equal(await call('/_switchyard/flags/routes/catalog', { ...admin, 'content-type': 'application/json' }, 'PUT', `{"mode":"legacy","by":"test","reason":"secrecy"}`), 200);
       assert.equal(await call('/_switchyard/flags/kill-switch', { ...admin, 'content-type': 'application/json' }, 'PUT', GUESS), 400);
       assert.equal(await call('/_switchyard/flags/kill-switch', { ...admin, 'content-type': 'application/json' }, 'PUT', `{"on": ${GUESS}}`), 400);
       assert.equal(await call('/_switchyard/flags/kill-switch', { ...admin, 'content-type': 'application/json' }, 'PUT', `["${GUESS}"`), 400);

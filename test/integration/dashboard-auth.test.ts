@@ -78,31 +78,31 @@ describe('dashboard sign-in, sessions, CSRF and the viewer token (over HTTP)', (
     const forged = await agent.put('/_switchyard/flags/routes/users').send({ percentage: 50, reason: 'no csrf' });
     assert.equal(forged.status, 403);
     assert.equal(forged.body.code, 'SWITCHYARD_ADMIN_CSRF');
-    const wrong = await agent.put('/_switchyard/flags/routes/users').set('x-csrf-token', 'not-it').send({ percentage: 50 });
+    const wrong = await agent.put('/_switchyard/flags/routes/users').set('x-csrf-token', 'not-it').send({ percentage: 50, reason: 'wrong csrf' });
     assert.equal(wrong.body.code, 'SWITCHYARD_ADMIN_CSRF');
     assert.equal((await agent.get('/_switchyard/flags/routes/users')).body.percentage, 10, 'nothing changed');
     const ok = await agent.put('/_switchyard/flags/routes/users').set('x-csrf-token', body.csrfToken).set('x-switchyard-actor', 'someone-else').send({ percentage: 50, reason: 'step' });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.audit.by, 'ana (dashboard)');
-    await agent.delete('/_switchyard/flags/routes/users').set('x-csrf-token', body.csrfToken).send({});
+    assert.equal((await agent.delete('/_switchyard/flags/routes/users').set('x-csrf-token', body.csrfToken).send({ reason: 'back to the file' })).status, 200);
   });
 
   it('the bearer token still works without any CSRF token', async () => {
-    const res = await supertest(sy.app).put('/_switchyard/flags/routes/users').set('authorization', `Bearer ${ADMIN}`).send({ percentage: 20 });
+    const res = await supertest(sy.app).put('/_switchyard/flags/routes/users').set('authorization', `Bearer ${ADMIN}`).send({ percentage: 20, reason: 'bearer' });
     assert.equal(res.status, 200);
-    await supertest(sy.app).delete('/_switchyard/flags/routes/users').set('authorization', `Bearer ${ADMIN}`).send({});
+    assert.equal((await supertest(sy.app).delete('/_switchyard/flags/routes/users').set('authorization', `Bearer ${ADMIN}`).send({ reason: 'back to the file' })).status, 200);
   });
 
   it('the viewer token reads but cannot change — as a bearer token and as a session', async () => {
     assert.equal((await supertest(sy.app).get('/_switchyard/routes').set('authorization', `Bearer ${VIEWER}`)).status, 200);
-    const put = await supertest(sy.app).put('/_switchyard/flags/kill-switch').set('authorization', `Bearer ${VIEWER}`).send({ on: true });
+    const put = await supertest(sy.app).put('/_switchyard/flags/kill-switch').set('authorization', `Bearer ${VIEWER}`).send({ on: true, reason: 'viewer tries' });
     assert.equal(put.status, 403);
     assert.equal(put.body.code, 'SWITCHYARD_ADMIN_READ_ONLY');
     const agent = supertest.agent(sy.app);
     const { body } = await signIn(agent, VIEWER, 'vic');
     assert.equal(body.role, 'viewer');
     assert.equal((await agent.get('/_switchyard/shadow-rules')).status, 200);
-    const change = await agent.put('/_switchyard/flags/kill-switch').set('x-csrf-token', body.csrfToken).send({ on: true });
+    const change = await agent.put('/_switchyard/flags/kill-switch').set('x-csrf-token', body.csrfToken).send({ on: true, reason: 'viewer tries' });
     assert.equal(change.body.code, 'SWITCHYARD_ADMIN_READ_ONLY');
     assert.equal((await supertest(sy.app).get('/_switchyard/flags').set('authorization', `Bearer ${ADMIN}`)).body.killSwitch.effective, false);
   });

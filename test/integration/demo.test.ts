@@ -69,6 +69,10 @@ describe('npm run demo', () => {
       assert.ok(redisPort > 0 && redisPort !== 6379, out);
       assert.match(out, /traffic: +~5 requests\/s/);
       for (const url of ['/flask/hello', '/flask/users/7', '/flask/report', '/flask/catalog', '/_switchyard/shadow/catalog', '/_switchyard/metrics', '/django/whoami/']) assert.ok(out.includes(`${base}${url}`), url);
+      // The changes it suggests would be accepted: each one says why (the admin API requires it).
+      const changes = out.split('\n').filter((line) => /curl .*-X (PUT|POST|DELETE) .*\/_switchyard\//.test(line));
+      assert.ok(changes.length >= 2, out);
+      for (const line of changes) assert.match(line, /"reason":"[^"]+"/, line);
 
       // Migrated.
       assert.equal((await fetch(`${base}/flask/hello`)).headers.get('x-switchyard-backend'), 'new');

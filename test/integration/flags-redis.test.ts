@@ -165,7 +165,7 @@ describe('runtime flags shared through Redis by two Switchyard processes', { tim
     assert.equal((await admin(a.url, 'PUT', '/kill-switch', { on: true, by: 'oncall', reason: 'incident' })).status, 200);
     timings['A→B kill switch on (ms)'] = await within(APPLY_BUDGET_MS, async () => (await fetch(`${b.url}/flask/hello`)).headers.get('x-switchyard-backend') === 'legacy', 'B goes legacy');
     assert.deepEqual(disagreements(await sidesFor(b.url, '/flask/users/7', USERS), new Map<string, Side>(USERS.map((u) => [u, 'legacy']))), []);
-    assert.equal((await admin(b.url, 'PUT', '/kill-switch', { on: false, by: 'oncall' })).status, 200);
+    assert.equal((await admin(b.url, 'PUT', '/kill-switch', { on: false, by: 'oncall', reason: 'resolved' })).status, 200);
     timings['B→A kill switch off (ms)'] = await within(APPLY_BUDGET_MS, async () => (await fetch(`${a.url}/flask/hello`)).headers.get('x-switchyard-backend') === 'new', 'A back to new');
     assert.equal(((await shared(a.url)).audit as unknown[]).length, 4);
   });
@@ -203,7 +203,7 @@ describe('runtime flags shared through Redis by two Switchyard processes', { tim
     const expected = expectedSides(USERS, 'users', 25);
     await redis.kill();
     assert.deepEqual(disagreements(await sidesFor(a.url, '/flask/users/7', USERS), expected), []);
-    const refused = await admin(a.url, 'PUT', '/routes/users', { mode: 'legacy' });
+    const refused = await admin(a.url, 'PUT', '/routes/users', { mode: 'legacy', reason: 'redis is down' });
     assert.equal(refused.status, 503);
     assert.equal((await json(refused))['code'], 'SWITCHYARD_FLAGS_STORE_UNAVAILABLE');
     assert.deepEqual(disagreements(await sidesFor(b.url, '/flask/users/7', USERS), expected), []);

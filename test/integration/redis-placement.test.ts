@@ -35,7 +35,7 @@ describe('where state lives: REDIS_URL, the `redis` option and per-feature overr
       assert.equal(cacheStatus(await get(sy, '/c/cacheable?memory')), 'HIT');
       await get(sy, '/flask/catalog');
       await eventually('the shadow comparison', async () => (await shadowTotals(sy, 'catalog')).compared === 1);
-      const change = await admin(sy, 'PUT', '/_switchyard/flags/routes/users', { mode: 'new', by: 'test' });
+      const change = await admin(sy, 'PUT', '/_switchyard/flags/routes/users', { mode: 'new', by: 'test', reason: 'placement' });
       assert.equal((change.body as { scope: string }).scope, 'this-process');
       assert.equal((await outcomes(sy, 'cached')).scope, 'this-process');
       assert.deepEqual(await keysIn(), [], 'the private Redis stays empty');
@@ -53,7 +53,7 @@ describe('where state lives: REDIS_URL, the `redis` option and per-feature overr
       assert.equal(cacheStatus(await get(sy, '/c/cacheable?split')), 'HIT');
       await get(sy, '/flask/catalog');
       await eventually('the shadow comparison', async () => (await shadowTotals(sy, 'catalog')).compared === 1);
-      const change = await admin(sy, 'PUT', '/_switchyard/flags/routes/users', { mode: 'new', by: 'test' });
+      const change = await admin(sy, 'PUT', '/_switchyard/flags/routes/users', { mode: 'new', by: 'test', reason: 'placement' });
       assert.equal((change.body as { scope: string }).scope, 'all-instances');
       const keys = await eventually('outcome buckets published', async () => {
         const k = await keysIn();

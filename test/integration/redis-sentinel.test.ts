@@ -55,7 +55,7 @@ describe('Redis Sentinel: the four shared states through primary failovers', () 
     await eventually('the entry A stored serves B: one shared cache', async () => cacheStatus(await get(b, '/c/cacheable?k=before')) === 'HIT');
     await Promise.all([get(a, '/flask/catalog'), get(b, '/flask/catalog')]);
     await eventually('both comparisons in one view', async () => (await shadowTotals(a, 'catalog')).compared === 2);
-    const set1 = await admin(a, 'PUT', '/_switchyard/flags/routes/users', { mode: 'new', by: 'test' });
+    const set1 = await admin(a, 'PUT', '/_switchyard/flags/routes/users', { mode: 'new', by: 'test', reason: 'sentinel' });
     assert.equal(set1.status, 200, JSON.stringify(set1.body));
     await eventually('B applies the change A made', async () => (await usersSide(b)) === 'new');
     const fleet = await eventually('the fleet view', async () => {

@@ -167,11 +167,11 @@ routes:
 
   it('bad input is a problem+json 4xx and changes nothing', async () => {
     const cases: [string, object, number, string][] = [
-      ['/_switchyard/shadow-rules/nope/approve', { field: '/a' }, 404, 'SWITCHYARD_ADMIN_UNKNOWN_ROUTE'],
-      ['/_switchyard/shadow-rules/plain/approve', { field: '/a' }, 409, 'SWITCHYARD_ADMIN_CONFLICT'],
-      ['/_switchyard/shadow-rules/quiet/approve', { field: 'generated_at' }, 400, 'SWITCHYARD_ADMIN_BAD_INPUT'],
-      ['/_switchyard/shadow-rules/quiet/approve', { field: '/a', extra: 1 }, 400, 'SWITCHYARD_ADMIN_BAD_INPUT'],
-      ['/_switchyard/shadow-rules/quiet/approve', { field: '/items/*/updated_at' }, 409, 'SWITCHYARD_ADMIN_CONFLICT'],
+      ['/_switchyard/shadow-rules/nope/approve', { field: '/a', reason: 'r' }, 404, 'SWITCHYARD_ADMIN_UNKNOWN_ROUTE'],
+      ['/_switchyard/shadow-rules/plain/approve', { field: '/a', reason: 'r' }, 409, 'SWITCHYARD_ADMIN_CONFLICT'],
+      ['/_switchyard/shadow-rules/quiet/approve', { field: 'generated_at', reason: 'r' }, 400, 'SWITCHYARD_ADMIN_BAD_INPUT'],
+      ['/_switchyard/shadow-rules/quiet/approve', { field: '/a', reason: 'r', extra: 1 }, 400, 'SWITCHYARD_ADMIN_BAD_INPUT'],
+      ['/_switchyard/shadow-rules/quiet/approve', { field: '/items/*/updated_at', reason: 'r' }, 409, 'SWITCHYARD_ADMIN_CONFLICT'],
       ['/_switchyard/shadow-rules/quiet/approve', { field: '/a', reason: 'x\ny' }, 400, 'SWITCHYARD_ADMIN_BAD_INPUT'],
     ];
     const version = (await admin(a).get('/_switchyard/shadow-rules')).body.version;
@@ -186,7 +186,7 @@ routes:
   it('while Redis is down a decision is refused with 503 and the known rules stay in force', async () => {
     await redis.kill();
     try {
-      const res = await admin(a).post('/_switchyard/shadow-rules/quiet/approve', { field: '/total' });
+      const res = await admin(a).post('/_switchyard/shadow-rules/quiet/approve', { field: '/total', reason: 'redis is down' });
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'SWITCHYARD_RULES_STORE_UNAVAILABLE');
       assert.deepEqual((await admin(a).get('/_switchyard/shadow-rules')).body.routes[0].rejected, ['/generated_at']);

@@ -108,7 +108,7 @@ describe('admin API: runtime flags without Redis (this process only)', () => {
     assert.equal(await side('/orders'), 'new');
     assert.equal((await routeView('orders')).source, 'unleash');
     // Clearing again changes nothing and logs nothing.
-    const again = await auth(agent().delete('/_switchyard/flags/routes/orders')).expect(200);
+    const again = await auth(agent().delete('/_switchyard/flags/routes/orders')).send({ reason: 'fixed' }).expect(200);
     assert.equal(again.body.changed, false);
   });
 
@@ -121,7 +121,7 @@ describe('admin API: runtime flags without Redis (this process only)', () => {
     assert.equal(await side('/health'), 'new');
     const view = await routeView('users');
     assert.deepEqual(pick(view, ['mode', 'rule', 'source', 'by', 'reason']), { mode: 'legacy', rule: 'kill_switch', source: 'override', by: 'oncall', reason: 'incident 42' });
-    await auth(agent().put('/_switchyard/flags/kill-switch')).send({ on: false, by: 'oncall' }).expect(200);
+    await auth(agent().put('/_switchyard/flags/kill-switch')).send({ on: false, by: 'oncall', reason: 'incident 42 over' }).expect(200);
     assert.equal(await side('/orders'), 'new');
     const audit = await auth(agent().get('/_switchyard/flags/audit')).expect(200);
     const entries = audit.body.entries as { target: string; action: string; from: { on?: boolean }; to: { on?: boolean }; version: number }[];
@@ -165,8 +165,8 @@ describe('admin API: runtime flags without Redis (this process only)', () => {
       { name: 'by of the wrong type', send: () => auth(agent().put('/_switchyard/flags/routes/users')).send({ percentage: 5, by: 42 }), status: 400, code: 'SWITCHYARD_ADMIN_BAD_INPUT', detail: /by:/ },
       { name: 'malformed JSON', send: () => auth(agent().put('/_switchyard/flags/routes/users')).set('Content-Type', 'application/json').send('{"percentage": 5'), status: 400, code: 'SWITCHYARD_ADMIN_BAD_BODY' },
       { name: 'not JSON at all', send: () => auth(agent().put('/_switchyard/flags/routes/users')).set('Content-Type', 'text/plain').send('percentage=5'), status: 400, code: 'SWITCHYARD_ADMIN_BAD_INPUT', detail: /JSON object/ },
-      { name: 'a pinned route', send: () => auth(agent().put('/_switchyard/flags/routes/pinned')).send({ mode: 'new' }), status: 409, code: 'SWITCHYARD_ADMIN_CONFLICT', detail: /pinned to legacy in routes\.yaml/ },
-      { name: 'a route with one side', send: () => auth(agent().put('/_switchyard/flags/routes/health')).send({ mode: 'legacy' }), status: 409, code: 'SWITCHYARD_ADMIN_CONFLICT', detail: /only a new side/ },
+      { name: 'a pinned route', send: () => auth(agent().put('/_switchyard/flags/routes/pinned')).send({ mode: 'new', reason: 'try' }), status: 409, code: 'SWITCHYARD_ADMIN_CONFLICT', detail: /pinned to legacy in routes\.yaml/ },
+      { name: 'a route with one side', send: () => auth(agent().put('/_switchyard/flags/routes/health')).send({ mode: 'legacy', reason: 'try' }), status: 409, code: 'SWITCHYARD_ADMIN_CONFLICT', detail: /only a new side/ },
       { name: 'kill switch not a boolean', send: () => auth(agent().put('/_switchyard/flags/kill-switch')).send({ on: 'yes' }), status: 400, code: 'SWITCHYARD_ADMIN_BAD_INPUT', detail: /on: must be true or false/ },
       { name: 'kill switch without a body', send: () => auth(agent().put('/_switchyard/flags/kill-switch')), status: 400, code: 'SWITCHYARD_ADMIN_BAD_INPUT' },
       { name: 'kill switch without a token', send: () => agent().put('/_switchyard/flags/kill-switch').send({ on: true }), status: 401, code: 'SWITCHYARD_ADMIN_UNAUTHENTICATED' },
@@ -191,8 +191,8 @@ describe('admin API: USE_LEGACY always wins', () => {
   it('turning the runtime kill switch off while USE_LEGACY is on keeps legacy, and says so', async () => {
     const sy = await createSwitchyard({ flags: [{ file: 'routes.yaml', text: FLAGS }], handlers: handlers as never, watch: false, logger: captureLogger(), adminToken: ADMIN, useLegacy: true, runtimeFlags: { redisUrl: null }, unleash: null });
     try {
-      const res = await supertest(sy.app).put('/_switchyard/flags/kill-switch').set('Authorization', `Bearer ${ADMIN}`).send({ on: false }).expect(200);
-      assert.deepEqual(res.body.killSwitch, { effective: true, env: true, runtime: { on: false, by: 'admin-api', at: res.body.killSwitch.runtime.at, reason: null } });
+      const res = await supertest(sy.app).put('/_switchyard/flags/kill-switch').set('Authorization', `Bearer ${ADMIN}`).send({ on: false, reason: 'all clear' }).expect(200);
+      assert.deepEqual(res.body.killSwitch, { effective: true, env: true, runtime: { on: false, by: 'admin-api', at: res.body.killSwitch.runtime.at, reason: 'all clear' } });
       assert.match(res.body.warning, /USE_LEGACY/);
       const users = await supertest(sy.app).get('/users/1').set('X-User-Id', 'x');
       assert.equal(users.headers['x-switchyard-backend'], 'legacy');
