@@ -105,7 +105,11 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 /** How many of the measured requests were mirrored and compared, and why the others were not. */
 const shadowReport = {
   reset: async (targetUrl: string): Promise<void> => {
-    const res = await fetch(`${targetUrl}/_switchyard/shadow/hello`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const res = await fetch(`${targetUrl}/_switchyard/shadow/hello`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'bench: count the measured requests only', by: 'bench' }),
+    });
     if (!res.ok) throw new Error(`shadow reset: ${res.status} ${await res.text()}`);
   },
   read: readShadowCounts,

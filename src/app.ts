@@ -342,7 +342,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       effective: (route) => flagEngine.routeState(route),
       outcomes,
     }),
-    shadowSection(shadowStore, () => snapshot.config),
+    shadowSection(shadowStore, () => snapshot.config, flagEngine.store),
     flagsSection({ engine: flagEngine, config: () => snapshot.config }),
     canarySection(canary.controller),
     responseCache.adminSection(flagEngine.store),

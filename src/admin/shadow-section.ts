@@ -1,17 +1,26 @@
 import express from 'express';
 import type { FlagsConfig } from '../config/types.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
+import { readNotes } from '../flags/runtime-change.js';
+import { INSTANCE_ID } from '../flags/runtime-store.js';
 import { classifyField } from '../shadow/noise-filter.js';
 import type { RouteShadowCounts, ShadowResultStore } from '../shadow/shadow-store.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
+import { auditedChange, type AuditLog } from './audited-change.js';
+import { ACTOR_HEADER } from './flags-section.js';
+
+const RESET_FIELDS: readonly string[] = ['reason', 'by'];
 
 /**
  * GET  /_switchyard/shadow                  every route's shadow totals
  * GET  /_switchyard/shadow/:route           totals and per-field raw/noise counts with a verdict
  * GET  /_switchyard/shadow/:route/samples   recent mismatches (?limit=N)
- * DELETE /_switchyard/shadow/:route         reset the route's results
+ * DELETE /_switchyard/shadow/:route         {reason, by?}: reset the route's results → {route, compared, audit}
+ *
+ * A reset needs a reason (readNotes) and is recorded in the runtime flags' audit log (target
+ * `shadow`, from → to as compared/mismatched counts); refused with 503 while that log is down.
  */
-export function shadowSection(store: ShadowResultStore, config: () => FlagsConfig): AdminSection {
+export function shadowSection(store: ShadowResultStore, config: () => FlagsConfig, audit: AuditLog): AdminSection {
   const router = express.Router();
   const knownRoute = (name: string): void => {
     // 404 like the flags section: the request is well formed, the route does not exist.
@@ -40,9 +49,35 @@ export function shadowSection(store: ShadowResultStore, config: () => FlagsConfi
     res.json({ route: req.params.route, samples: await store.samples(req.params.route, limit) });
   });
   router.delete('/:route', async (req, res) => {
-    knownRoute(req.params.route);
-    await store.reset(req.params.route);
-    res.status(204).end();
+    const route = req.params.route;
+    knownRoute(route);
+    const body: unknown = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badAdminInput('(body)', 'must be a JSON object such as {"reason":"…"}');
+    const extra = Object.keys(body).find((k) => !RESET_FIELDS.includes(k));
+    if (extra !== undefined) throw badAdminInput(extra, `unknown field (allowed: ${RESET_FIELDS.join(', ')})`);
+    const header = req.headers[ACTOR_HEADER];
+    const notes = readNotes(body as Record<string, unknown>, Array.isArray(header) ? header[0] : header);
+    if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
+    const { result, audit: entry } = await auditedChange(audit, {
+      nothing: 'nothing was reset',
+      run: async () => {
+        const { compared, mismatched } = await store.counts(route);
+        await store.reset(route);
+        return { compared, mismatched };
+      },
+      done: (c) => `the results of \`${route}\` (${c.compared} compared) were reset`,
+      record: (c) => ({
+        at: new Date().toISOString(),
+        ...notes.notes,
+        instance: INSTANCE_ID,
+        target: 'shadow',
+        action: 'reset',
+        route,
+        from: { source: 'shadow', ...c },
+        to: { source: 'shadow', compared: 0, mismatched: 0 },
+      }),
+    });
+    res.json({ route, compared: result.compared, audit: entry });
   });
   return { name: 'shadow', router };
 }

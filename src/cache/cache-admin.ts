@@ -1,8 +1,9 @@
 import express, { type Request } from 'express';
 import { badAdminInput, type AdminSection } from '../admin/admin-api.js';
+import { auditedChange, type AuditLog } from '../admin/audited-change.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
 import { readNotes } from '../flags/runtime-change.js';
-import { RuntimeStoreUnavailableError, type AuditEntry, type RuntimeFlagStore } from '../flags/runtime-store.js';
+import type { AuditEntry } from '../flags/runtime-store.js';
 import { resolvePurge, type PurgeContext, type PurgeScope } from './cache-purge.js';
 import { PURGE_NOTE_FIELDS, purgeAuditRecord } from './purge-audit.js';
 
@@ -10,8 +11,8 @@ export interface CacheAdminView {
   context(): PurgeContext;
   purge(scope: PurgeScope): Promise<number>;
   stats(): unknown;
-  /** The runtime flags' audit log, where purges are recorded (Redis: seen by every instance). */
-  readonly audit: Pick<RuntimeFlagStore, 'record' | 'status'>;
+  /** Where purges are recorded. */
+  readonly audit: AuditLog;
 }
 
 /** Names the actor in the audit log when the body does not (`by`); the dashboard's session sets it. */
@@ -41,21 +42,19 @@ export function cacheSection(view: CacheAdminView): AdminSection {
     const request = Object.fromEntries(Object.entries(fields).filter(([k]) => !PURGE_NOTE_FIELDS.includes(k)));
     const resolved = resolvePurge(request, view.context());
     if (!resolved.ok) throw resolved.status === 404 ? new SwitchyardError('SWITCHYARD_PURGE_NOT_FOUND', resolved.reason, { status: 404 }) : new BadRequestError('SWITCHYARD_ADMIN_BAD_INPUT', resolved.reason);
-    const status = view.audit.status();
-    if (!status.connected) throw unaudited(`the audit log (runtime flag store, ${status.kind}) is unavailable: ${status.lastError ?? 'not connected'}; nothing was purged`);
-    let purged: number;
-    try {
-      purged = await view.purge(resolved.scope);
-    } catch (error) {
-      throw new SwitchyardError('SWITCHYARD_CACHE_UNAVAILABLE', `the cache store could not purge: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
-    }
-    try {
-      const audit = await view.audit.record(purgeAuditRecord(request as Record<string, string | boolean>, resolved.route, purged, notes.notes, new Date().toISOString()));
-      return { purged, scope: status.shared ? 'all-instances' : 'this-process', audit };
-    } catch (error) {
-      if (error instanceof RuntimeStoreUnavailableError) throw unaudited(`${purged} entries were purged, but the audit entry could not be stored: ${error.message}`, error);
-      throw error;
-    }
+    const { result: purged, audit, scope } = await auditedChange(view.audit, {
+      nothing: 'nothing was purged',
+      run: async () => {
+        try {
+          return await view.purge(resolved.scope);
+        } catch (error) {
+          throw new SwitchyardError('SWITCHYARD_CACHE_UNAVAILABLE', `the cache store could not purge: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
+        }
+      },
+      done: (n) => `${n} entries were purged`,
+      record: (n) => purgeAuditRecord(request as Record<string, string | boolean>, resolved.route, n, notes.notes, new Date().toISOString()),
+    });
+    return { purged, scope, audit };
   };
   router.get('/', (_req, res) => {
     res.set('cache-control', 'no-store').json(view.stats());
@@ -71,8 +70,4 @@ export function cacheSection(view: CacheAdminView): AdminSection {
     res.set('cache-control', 'no-store').json(await purge(req, { ...body, all: true }));
   });
   return { name: 'cache', router };
-}
-
-function unaudited(detail: string, cause?: unknown): SwitchyardError {
-  return new SwitchyardError('SWITCHYARD_FLAGS_STORE_UNAVAILABLE', detail, { status: 503, ...(cause === undefined ? {} : { cause }) });
 }

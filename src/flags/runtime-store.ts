@@ -33,7 +33,10 @@ export interface AuditValue {
   readonly percentage?: number;
   readonly on?: boolean;
   readonly entries?: number;
-  readonly source: FlagSourceKind | 'env' | 'cache';
+  /** A shadow reset: the route's comparisons before and after. */
+  readonly compared?: number;
+  readonly mismatched?: number;
+  readonly source: FlagSourceKind | 'env' | 'cache' | 'shadow';
   readonly by?: string;
   readonly at?: string;
 }
@@ -43,22 +46,22 @@ export interface AuditEntry {
   readonly at: string;
   readonly by: string;
   readonly reason: string | null;
-  /** `route:<name>`, `killSwitch`, or `cache` (a purge: see `purge`, `route`, `purged`). */
+  /** `route:<name>`, `killSwitch`, `cache` (a purge: see `purge`, `route`, `purged`) or `shadow` (a reset of `route`'s results). */
   readonly target: string;
-  readonly action: 'set' | 'clear' | 'purge';
+  readonly action: 'set' | 'clear' | 'purge' | 'reset';
   readonly from: AuditValue;
   readonly to: AuditValue;
   /** The instance that took the change (`host:pid`). */
   readonly instance: string;
   /** Cache purges: what was asked (`{url}`, `{route}`, `{prefix}` or `{all: true}`). */
   readonly purge?: Readonly<Record<string, string | boolean>>;
-  /** Cache purges: the route purged (by name, or the one serving the URL); null for a prefix or everything. */
+  /** Cache purges: the route purged (by name, or the one serving the URL); null for a prefix or everything. Shadow resets: the route. */
   readonly route?: string | null;
   /** Cache purges: how many entries were removed. */
   readonly purged?: number;
 }
 
-/** An audit entry for something that is not runtime flag state (a cache purge): the store adds the version. */
+/** An audit entry for something that is not runtime flag state (a cache purge, a shadow reset): the store adds the version. */
 export type AuditRecord = Omit<AuditEntry, 'version'>;
 
 export type RuntimeChange =

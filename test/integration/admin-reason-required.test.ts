@@ -1,14 +1,14 @@
 /**
  * Every state-changing admin call says why (issue #12: "every change asks for a reason and
  * appears in the audit log"): without a reason — missing, empty, blank, not a string — each one is
- * a 400 problem+json naming `reason`, and nothing changes: no flag, rule, run or cache entry, and
- * no audit entry. One real Switchyard (embedded stores) in front of real gunicorn Flask.
+ * a 400 problem+json naming `reason`, and nothing changes: no flag, rule, run, cache entry or
+ * shadow result, and no audit entry. One real Switchyard (embedded stores) in front of real gunicorn Flask.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
-import { admin, cacheStatus, eventually, get, sharedStateInstance } from '../support/shared-state.js';
+import { admin, cacheStatus, eventually, get, sharedStateInstance, shadowTotals } from '../support/shared-state.js';
 import type { Listening } from '../support/switchyard-harness.js';
 
 let flask: LegacyServer;
@@ -29,6 +29,7 @@ const CALLS: readonly { name: string; method: Method; path: string; body: Record
   { name: 'purge a URL', method: 'POST', path: '/_switchyard/cache/purge', body: { url: CACHED } },
   { name: 'purge a route', method: 'POST', path: '/_switchyard/cache/purge', body: { route: 'cached' } },
   { name: 'purge everything', method: 'DELETE', path: '/_switchyard/cache', body: {} },
+  { name: 'reset shadow results', method: 'DELETE', path: '/_switchyard/shadow/catalog', body: {} },
 ];
 const NO_REASON: readonly { name: string; reason?: unknown }[] = [{ name: 'missing' }, { name: 'empty', reason: '' }, { name: 'blank', reason: ' \u00a0 ' }, { name: 'a number', reason: 42 }, { name: 'null', reason: null }, { name: 'an array', reason: ['why'] }];
 
@@ -46,6 +47,7 @@ async function state(): Promise<unknown> {
     rules: await body('/_switchyard/shadow-rules'),
     rulesAudit: await body('/_switchyard/shadow-rules/audit?limit=1000'),
     canary: await body('/_switchyard/canary'),
+    shadow: await body('/_switchyard/shadow/catalog'),
   };
 }
 
@@ -57,6 +59,8 @@ before(async () => {
   assert.equal((await admin(sy, 'POST', '/_switchyard/shadow-rules/catalog/approve', { field: '/items', reason: 'setup' })).status, 200);
   assert.equal(cacheStatus(await get(sy, CACHED)), 'MISS');
   await eventually('the entry is cached', async () => cacheStatus(await get(sy, CACHED)) === 'HIT');
+  assert.equal((await get(sy, '/flask/catalog')).status, 200);
+  await eventually('a shadow comparison is recorded', async () => (await shadowTotals(sy, 'catalog')).compared > 0);
 });
 after(async () => {
   await sy?.close();
@@ -75,7 +79,7 @@ describe('a state-changing admin call without a reason is refused and changes no
         assert.equal((res.body as { code: string }).code, 'SWITCHYARD_ADMIN_BAD_INPUT', what);
         assert.match((res.body as { detail: string }).detail, /^reason: required/, what);
       }
-      assert.deepEqual(await state(), before, 'no flag, rule, run or audit entry changed');
+      assert.deepEqual(await state(), before, 'no flag, rule, run, shadow result or audit entry changed');
       assert.equal(cacheStatus(await get(sy, CACHED)), 'HIT', 'nothing was purged');
     });
   }

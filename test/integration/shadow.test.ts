@@ -406,8 +406,15 @@ describe('shared results and the admin API', () => {
       const viaB = await supertest(b.app).get('/_switchyard/shadow/status').set('Authorization', `Bearer ${ADMIN}`).expect(200);
       assert.equal(viaB.body.compared, 5);
       assert.deepEqual(viaB.body.differences, ['@status']);
-      await supertest(a.app).delete('/_switchyard/shadow/status').set('Authorization', `Bearer ${ADMIN}`).expect(204);
+      const reset = await supertest(a.app).delete('/_switchyard/shadow/status').set('Authorization', `Bearer ${ADMIN}`).send({ reason: 'new baseline', by: 'ana' }).expect(200);
       assert.equal((await storeB.counts('status')).compared, 0);
+      // Audited like a purge: who, why, and the counts it dropped.
+      assert.deepEqual(
+        { ...reset.body, audit: { ...reset.body.audit, at: undefined, instance: undefined, version: undefined } },
+        { route: 'status', compared: 5, audit: { by: 'ana', reason: 'new baseline', target: 'shadow', action: 'reset', route: 'status', from: { source: 'shadow', compared: 5, mismatched: 5 }, to: { source: 'shadow', compared: 0, mismatched: 0 }, at: undefined, instance: undefined, version: undefined } },
+      );
+      const audit = await supertest(a.app).get('/_switchyard/flags/audit').set('Authorization', `Bearer ${ADMIN}`).expect(200);
+      assert.deepEqual((audit.body.entries as unknown[]).at(-1), reset.body.audit);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -434,8 +441,9 @@ describe('shared results and the admin API', () => {
       assert.equal((await supertest(sy.app).get('/_switchyard/shadow/nope').set(auth).expect(404)).body.code, 'SWITCHYARD_ADMIN_UNKNOWN_ROUTE');
       await supertest(sy.app).get('/_switchyard/shadow/status/samples?limit=0').set(auth).expect(400);
       await supertest(sy.app).get('/_switchyard/shadow/status/samples?limit=abc').set(auth).expect(400);
-      await supertest(sy.app).delete('/_switchyard/shadow/status').expect(401);
-      await supertest(sy.app).delete('/_switchyard/shadow/nope').set(auth).expect(404);
+      await supertest(sy.app).delete('/_switchyard/shadow/status').send({ reason: 'r' }).expect(401);
+      await supertest(sy.app).delete('/_switchyard/shadow/nope').set(auth).send({ reason: 'r' }).expect(404);
+      await supertest(sy.app).delete('/_switchyard/shadow/status').set(auth).send({ reason: 'r', extra: 1 }).expect(400);
       assert.equal((await store.counts('status')).compared, 1);
       const all = await supertest(sy.app).get('/_switchyard/shadow').set(auth).expect(200);
       assert.ok((all.body.routes as { route: string }[]).some((r) => r.route === 'catalog'));

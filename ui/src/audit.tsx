@@ -58,11 +58,13 @@ function Diff(props: { from: unknown; to: unknown }) {
 function routeOf(e: AuditEntry): string {
   if (e.target === 'killSwitch') return '(kill switch)';
   if (e.target === 'cache') return typeof e.route === 'string' ? e.route : `(cache: ${show(e.purge)})`;
+  if (e.target === 'shadow') return String(e.route ?? '');
   return String(e.target ?? '').replace(/^route:/, '');
 }
 
 function whatOf(e: AuditEntry): string {
   if (e.target === 'cache') return `cache purge (${show(e.purge)}): ${typeof e.purged === 'number' ? e.purged : 0} removed`;
+  if (e.target === 'shadow') return 'shadow results reset';
   if (e.action === 'clear') return 'override dropped';
   return e.target === 'killSwitch' ? 'kill switch' : 'flag';
 }
@@ -70,7 +72,7 @@ function whatOf(e: AuditEntry): string {
 const position = (p: CanaryPosition) => ({ status: p.status, stage: p.stage.kind === 'shadow' ? 'shadow' : `step ${p.stage.index}`, percentage: p.percentage });
 
 /**
- * Flag changes and cache purges (GET /_switchyard/flags/audit), ignore-rule decisions
+ * Flag changes, cache purges and shadow resets (GET /_switchyard/flags/audit), ignore-rule decisions
  * (GET /_switchyard/shadow-rules/audit) and the autopilot controls people used (each run's events
  * in GET /_switchyard/canary; its own verdicts show as the flag changes they made), newest first.
  */
