@@ -63,11 +63,16 @@ async function textUntil(selector: string, check: (text: string) => boolean, tim
   assert.fail(`${selector}: text never matched; last: ${JSON.stringify(last)}`);
 }
 
+/** Every change goes through the reason dialog: it cannot be sent without a reason (the API requires one). */
 async function confirmWith(reason: string): Promise<void> {
   const dialog = page.locator('[role=dialog]');
   await dialog.waitFor();
+  const confirm = dialog.locator('button[name=confirm]');
+  assert.equal(await confirm.isDisabled(), true, 'no reason yet: the change cannot be sent');
+  await dialog.locator('input[name=reason]').fill('   ');
+  assert.equal(await confirm.isDisabled(), true, 'a blank reason is no reason');
   await dialog.locator('input[name=reason]').fill(reason);
-  await dialog.locator('button[name=confirm]').click();
+  await confirm.click();
   await dialog.waitFor({ state: 'detached' });
 }
 

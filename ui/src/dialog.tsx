@@ -1,5 +1,8 @@
 import { useState } from 'preact/hooks';
 
+/** The admin API's limit on `reason` (src/flags/runtime-change.ts). */
+const MAX_REASON = 1000;
+
 export interface AskOptions {
   title: string;
   message?: string;
@@ -10,7 +13,7 @@ export interface AskOptions {
 
 export type Ask = (options: AskOptions) => Promise<string | null>;
 
-/** The confirmation every change goes through: it asks for a reason (kept in the audit log). */
+/** The confirmation every change goes through: it asks for a reason (kept in the audit log; the API refuses a change without one). */
 export function ReasonDialog(props: { options: AskOptions; onDone: (reason: string | null) => void }) {
   const [reason, setReason] = useState('');
   const { options } = props;
@@ -21,7 +24,7 @@ export function ReasonDialog(props: { options: AskOptions; onDone: (reason: stri
         {options.message ? <p>{options.message}</p> : null}
         <label>
           Reason (kept in the audit log)
-          <input name="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} autoFocus />
+          <input name="reason" value={reason} maxLength={MAX_REASON} onInput={(e) => setReason((e.target as HTMLInputElement).value)} autoFocus />
         </label>
         <div class="buttons">
           <button type="button" onClick={() => props.onDone(null)}>Cancel</button>
