@@ -11,8 +11,8 @@ export interface Exchange {
   readonly headers: IncomingHttpHeaders;
   /** The upstream request exists (its socket assigned or coming): timers, 1xx, client-abort cancel. */
   started(request: ClientRequest): void;
-  /** The call failed (before or after the response started). */
-  fail(error: unknown): void;
+  /** The call failed (before or after the response started). A function property, so a dispatch can pass it as a listener. */
+  readonly fail: (error: unknown) => void;
 }
 
 /** Moves one request to the upstream and its response back (cf. undici's `dispatch`). */

@@ -15,9 +15,10 @@ export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? undefined : Number(url.port);
   return (req, res, exchange) => {
-    const request = transport.request({ agent, hostname, port, method: req.method, path: exchange.path, headers: exchange.headers as OutgoingHttpHeaders, setHost: false });
+    const request = transport.request({ agent, hostname, port, method: req.method, path: exchange.path, headers: headerList(exchange.headers), setHost: false });
     exchange.started(request);
-    request.once('response', (response) => {
+    // `on`: a request has one response (`once` would allocate a wrapper per request).
+    request.on('response', (response) => {
       if (res.destroyed) return void response.destroy();
       // Node frames the body for this client (chunked, or close for HTTP/1.0) and says keep-alive/close itself.
       const headers: IncomingHttpHeaders = endToEndHeaders(response.headers, true);
@@ -25,11 +26,28 @@ export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
       response.on('error', () => res.destroy());
       response.pipe(res);
     });
-    request.on('error', (error) => exchange.fail(error));
+    request.on('error', exchange.fail);
     // Most requests have no body: end the upstream request at once rather than set up a pipe.
     if (hasBody(req)) req.pipe(request);
     else request.end();
   };
+}
+
+/**
+ * The headers as a flat `[name, value, …]` list. Given an object, ClientRequest copies it header by
+ * header through `setHeader` (a validation, a lowercase and an entry array each); a list goes
+ * straight to the serialiser, which validates names and values just the same. Nothing touches the
+ * upstream request's headers after it is created (Expect, the one header Node would, is never
+ * forwarded). A multi-valued header becomes repeated lines, as Node writes an array value.
+ */
+function headerList(headers: IncomingHttpHeaders): string[] {
+  const list: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string') list.push(name, value);
+    else if (value !== undefined) for (const one of value) list.push(name, one);
+  }
+  return list;
 }
 
 function hasBody(req: IncomingMessage): boolean {
