@@ -134,8 +134,9 @@ export class UpstreamClient {
       const dispatch = via === 'native' ? this.native : (this.middlewareDispatch ??= createMiddlewareDispatch(this.config, this.agent));
       runInContext(ctx, () => dispatch(req, res, exchange));
     }, answer);
-    // One listener frees the slot when the exchange ends, or leaves the queue if still waiting.
-    res.once('close', () => {
+    // One listener frees the slot when the exchange ends, or leaves the queue if still waiting
+    // ('close' fires once per response: `on` spares the wrapper `once` allocates).
+    res.on('close', () => {
       // A client that went away must not leave its request running at the backend.
       if (!res.writableFinished) upstream?.destroy();
       slot();
@@ -207,7 +208,8 @@ export class UpstreamClient {
    * release; a rejection is answered 503. Returns what frees the slot or leaves the queue.
    */
   private slot(span: ReturnType<typeof startSideSpan>['span'] | null, granted: (release: () => void) => void, rejected: (error: SwitchyardError) => void): () => void {
-    const queuedAt = performance.now();
+    // The wait is only read by a recording span (with no SDK, none is): no clock reads otherwise.
+    const queuedAt = span?.isRecording() === true ? performance.now() : null;
     let release: (() => void) | undefined;
     const cancel = this.limiter.acquire(
       (free) => {
@@ -220,7 +222,7 @@ export class UpstreamClient {
           this.own--;
           this.closePoolIfRetired();
         };
-        span?.setAttribute('switchyard.queue.wait_ms', Math.round(performance.now() - queuedAt));
+        if (queuedAt !== null) span?.setAttribute('switchyard.queue.wait_ms', Math.round(performance.now() - queuedAt));
         granted(release);
       },
       (why) => rejected(this.overloaded(why)),

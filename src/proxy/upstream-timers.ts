@@ -15,11 +15,13 @@ export interface TimerSettings {
  * Each fires as `request.destroy(UpstreamTimeoutError)`, so the caller's one error path maps it to a 504.
  */
 export function armTimers(request: ClientRequest, settings: TimerSettings): void {
-  const timers: NodeJS.Timeout[] = [];
+  let connectTimer: NodeJS.Timeout | undefined;
+  let responseTimer: NodeJS.Timeout | undefined;
   let settled = false;
   const clear = (): void => {
     settled = true;
-    for (const timer of timers) clearTimeout(timer);
+    clearTimeout(connectTimer);
+    clearTimeout(responseTimer);
   };
   // Timers run before the poll phase: after an event-loop stall (GC, a starved CPU) a timer can
   // fire although the connect, the headers or the bytes it waits for arrived in time and sit
@@ -29,22 +31,25 @@ export function armTimers(request: ClientRequest, settings: TimerSettings): void
     void setImmediate(() => {
       if (stillWaiting()) request.destroy(new UpstreamTimeoutError(settings.name, phase, ms));
     });
+  // `on`, not `once`, for the request's own events: each fires at most once per request, and
+  // `once` would allocate a wrapper per listener on every proxied request. The socket outlives the
+  // request (keep-alive), so its listener stays `once`.
   const onSocket = (socket: NonNullable<ClientRequest['socket']>): void => {
     if (socket.connecting !== true) return;
-    const connectTimer = setTimeout(expire('connect', settings.connectTimeoutMs, () => socket.connecting), settings.connectTimeoutMs);
-    timers.push(connectTimer);
-    socket.once('connect', () => clearTimeout(connectTimer));
+    const timer = setTimeout(expire('connect', settings.connectTimeoutMs, () => socket.connecting), settings.connectTimeoutMs);
+    connectTimer = timer;
+    socket.once('connect', () => clearTimeout(timer));
   };
   if (request.socket !== null) onSocket(request.socket);
-  else request.once('socket', onSocket);
-  request.once('finish', () => {
-    if (!settled) timers.push(setTimeout(expire('response', settings.responseTimeoutMs, () => !settled), settings.responseTimeoutMs));
+  else request.on('socket', onSocket);
+  request.on('finish', () => {
+    if (!settled) responseTimer = setTimeout(expire('response', settings.responseTimeoutMs, () => !settled), settings.responseTimeoutMs);
   });
   // Idle: no bytes either way. Bytes read by the poll phase after the timer fired are activity.
   request.setTimeout(settings.responseTimeoutMs, () => {
     const readBefore = request.socket?.bytesRead ?? 0;
     expire('response', settings.responseTimeoutMs, () => (request.socket?.bytesRead ?? 0) === readBefore)();
   });
-  request.once('response', clear);
-  request.once('close', clear);
+  request.on('response', clear);
+  request.on('close', clear);
 }

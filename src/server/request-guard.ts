@@ -41,8 +41,9 @@ export function createRequestGuard(current: () => { readonly config: FlagsConfig
   // would otherwise overtake it, e.g. to the upstream's last free slot, while its own answer has
   // to wait for the earlier one's — a deadlock until the queue times out).
   const inOrder = new WeakMap<Duplex, Promise<void>>();
-  const admit = (req: IncomingMessage, res: ServerResponse, wantsContinue: boolean, proceed: () => void): void => {
-    if ((req as Marked)[admitted] === true) return proceed();
+  // `proceed` takes the request rather than closing over it: no closure per request on the front path.
+  const admit = (req: IncomingMessage, res: ServerResponse, wantsContinue: boolean, proceed: Listener): void => {
+    if ((req as Marked)[admitted] === true) return proceed(req, res);
     (req as Marked)[admitted] = true;
     // Pipelined behind a refused request: its connection closes after the refusal, so this one
     // would never be answered — and must not be acted on either.
@@ -57,7 +58,7 @@ export function createRequestGuard(current: () => { readonly config: FlagsConfig
     if (limit !== null && declared > limit) return refuse(req, res, tooLarge(limit));
     if (wantsContinue) res.writeContinue();
     const earlier = inOrder.get(req.socket);
-    if (body === null && earlier === undefined) return proceed();
+    if (body === null && earlier === undefined) return proceed(req, res);
     const turn = Promise.all([body === null ? ('complete' as const) : holdBody(req, limit), earlier]).then(
       ([outcome]) =>
         new Promise<void>((done) => {
@@ -67,7 +68,7 @@ export function createRequestGuard(current: () => { readonly config: FlagsConfig
           // this connection goes on only after this one has.
           setImmediate(() => {
             done();
-            proceed();
+            proceed(req, res);
           });
         }),
     );
@@ -77,8 +78,8 @@ export function createRequestGuard(current: () => { readonly config: FlagsConfig
     });
   };
   return {
-    front: (next) => (req, res) => admit(req, res, false, () => next(req, res)),
-    checkContinue: (next) => (req, res) => admit(req, res, true, () => next(req, res)),
+    front: (next) => (req, res) => admit(req, res, false, next),
+    checkContinue: (next) => (req, res) => admit(req, res, true, next),
     middleware: (req, res, next) => admit(req, res, false, () => next()),
   };
 }
