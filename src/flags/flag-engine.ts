@@ -1,7 +1,7 @@
 import type { FlagsConfig, RouteConfig, RouteMode, Settings } from '../config/types.js';
 import type { Logger } from '../logging/logger.js';
 import type { FlagAnswer, RoutingDecision, RuntimeRouteMode } from '../routing/routing-decision.js';
-import { winningLayer } from '../routing/flag-precedence.js';
+import { consultsFlags, winningLayer } from '../routing/flag-precedence.js';
 import { flagContextOf, type FlagRequest } from './flag-context.js';
 import type { FlagDescription, FlagProvider, FlagProviderStatus } from './flag-provider.js';
 import type { AuditValue, ChangeMeta, ChangeOutcome, FlagSourceKind, KillSwitchState, RouteOverride, RuntimeFlagStore, RuntimeStoreStatus } from './runtime-store.js';
@@ -60,7 +60,6 @@ export interface KillSwitchView {
 }
 
 /** A route Unleash (or another provider) decides: it has both sides and is not pinned. */
-const consultsFlags = (r: RouteConfig): boolean => r.legacy !== null && r.new !== null && !r.pinned;
 
 /**
  * The flag layers between the kill switch and the flags/ files: runtime overrides (admin API,

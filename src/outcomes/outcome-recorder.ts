@@ -54,6 +54,7 @@ export class OutcomeRecorder {
   private readonly windows: OutcomeWindows;
   private readonly settings: WindowSettings;
   private readonly dirty = new Set<string>();
+  private readonly keys = new Map<string, Readonly<Record<OutcomeSeries, string>>>();
   private timer: NodeJS.Timeout | undefined;
   private publishing: Promise<void> = Promise.resolve();
 
@@ -84,9 +85,23 @@ export class OutcomeRecorder {
   }
 
   private record(route: string, series: OutcomeSeries, outcome: { status: number; latencyMs: number; cacheHit: boolean }): void {
-    const key = seriesKey(route, series);
+    const key = this.keyOf(route, series);
     this.windows.record(key, outcome);
     this.dirty.add(key);
+  }
+
+  /**
+   * The series key, built once per route and series: on every request a fresh string would be
+   * encoded, concatenated and hashed again by both maps it is looked up in. Bounded by the routes
+   * that served (a route removed by a reload keeps its few bytes until the process restarts).
+   */
+  private keyOf(route: string, series: OutcomeSeries): string {
+    let keys = this.keys.get(route);
+    if (keys === undefined) {
+      keys = { legacy: seriesKey(route, 'legacy'), new: seriesKey(route, 'new'), shadow: seriesKey(route, 'shadow') };
+      this.keys.set(route, keys);
+    }
+    return keys[series];
   }
 
   /** Starts publishing to the store (no-op without one). */

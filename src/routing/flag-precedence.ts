@@ -19,6 +19,12 @@ export interface PrecedenceInput<U> {
   readonly unleash: (() => U | null) | null;
 }
 
+/**
+ * Whether the runtime override and Unleash layers can decide this route at all: a route with one
+ * side, or pinned, is decided above them (see `winningLayer`), so nobody need ask for their inputs.
+ */
+export const consultsFlags = (r: Pick<RouteConfig, 'legacy' | 'new' | 'pinned'>): boolean => r.legacy !== null && r.new !== null && !r.pinned;
+
 /** The layer that decides, with what it decided from. */
 export type WinningLayer<U> =
   | { readonly rule: 'only_side'; readonly side: Side }

@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.js';
 import type { DispatchKind, UpstreamClient } from '../proxy/upstream-client.js';
 import { normalizeRequestPath, parseAbsoluteForm, splitUrl } from '../routing/request-path.js';
 import type { RouteTable } from '../routing/route-table.js';
+import { consultsFlags } from '../routing/flag-precedence.js';
 import { decideRoute, type RoutingDecision } from '../routing/routing-decision.js';
 import { stickinessValue } from '../routing/stickiness.js';
 import { OVERRIDE_TOKEN_HEADER } from '../routing/tester-override.js';
@@ -197,12 +198,15 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   // One stickiness value per request, shared by the rollout and the shadow sampling.
   let sticky: string | undefined;
   const requestStickiness = (): string => (sticky ??= stickinessValue(req.headers, route.rollout.stickiness.length > 0 ? route.rollout.stickiness : settings.stickiness, ctx.randomId));
+  // Legacy mounts (one side) and pinned routes never reach the runtime or Unleash layers: their
+  // inputs (a request-facts object, a thunk) are not built for them.
+  const flagInputs = consultsFlags(route) ? ctx.flags?.inputsFor(route, { headers: req.headers, method, path: normalized.path, socketAddress: req.socket.remoteAddress }, settings) : undefined;
   const decision = decideRoute({
     route,
     killSwitch: ctx.killSwitch(),
     override: override.kind === 'applied' ? override.side : null,
     stickinessValue: requestStickiness,
-    ...ctx.flags?.inputsFor(route, { headers: req.headers, method, path: normalized.path, socketAddress: req.socket.remoteAddress }, settings),
+    ...flagInputs,
   });
   const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
   setLocals(res, routing);

@@ -68,9 +68,10 @@ export class ShadowMirror {
    * request was routed under — never from the configuration in force by the time the shadow runs.
    */
   begin(s: RoutedRequest, exchange: RoutedExchange): void {
-    const { req, res, tap } = exchange;
     const shadow = s.route.shadow;
     if (shadow === undefined || s.route.legacy === null || s.route.new === null) return;
+    // Not destructured above: `tap` builds a response tap, which routes without a shadow must not pay for.
+    const { req, res } = exchange;
     const name = s.route.name;
     // The kill switch takes the new side out of play entirely, shadow traffic included: it is
     // pulled when the new side misbehaves, and mirrored requests would keep reaching it. Counted,
@@ -93,7 +94,7 @@ export class ShadowMirror {
     const shadowSide: Side = primarySide === 'legacy' ? 'new' : 'legacy';
     const measureNoise = safe && this.deps.random() * 100 < shadow.noisePercentage;
     const headers = { ...s.headers };
-    const primary = observeResponse(res, tap, settings.maxCompareBytes);
+    const primary = observeResponse(res, exchange.tap, settings.maxCompareBytes);
     const body = observeRequestBody(req, res, shadow.maxBodyBytes);
     const traceId = currentTraceId();
     const { span, ctx } = startShadowSpan(name, shadowSide);
