@@ -8,7 +8,7 @@
 // command and exits 1. --dry-run says what it would run and changes nothing.
 // Plain Node with no dependencies: it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,14 @@ function ensureNpmPackages() {
   const lock = path.join(root, 'package-lock.json');
   const installed = path.join(root, 'node_modules', '.package-lock.json');
   if (existsSync(installed) && !(existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs)) return;
+  // A git worktree whose node_modules links to another checkout's (its lockfile is newer only
+  // because it was just checked out): `npm ci` would empty the other checkout's packages through
+  // the link. Use them as they are and say so.
+  const modules = path.join(root, 'node_modules');
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    console.error(`switchyard: node_modules is a link (to ${realpathSync(modules)}); not reinstalling through it — run \`npm ci\` there if its packages are out of date`);
+    return;
+  }
   const command = [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'];
   console.error(`switchyard: ${dryRun ? 'would install' : 'installing'} npm packages (npm ${command.join(' ')})…`);
   if (!dryRun) execFileSync('npm', command, { cwd: root, stdio: 'inherit' });
