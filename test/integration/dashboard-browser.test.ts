@@ -204,14 +204,39 @@ settings:
     await page.goto(`${sy.url}/_switchyard/ui/#/route/catalog/shadow`);
     const summary = await textUntil('[data-testid=shadow-summary]', (t) => /[1-9]\d* mismatching of [1-9]/.test(t));
     assert.match(summary, /mismatching of/);
-    const price = page.locator('tr[data-field="/price"]');
+    const price = page.locator('.fields tr[data-field="/price"]');
     await price.waitFor();
     assert.match((await price.textContent()) ?? '', /difference/);
     const highlighted = page.locator('[data-exchange=new] .line.diff[data-pointer="/price"]');
     await highlighted.waitFor();
     assert.match((await highlighted.textContent()) ?? '', /9\.99/);
     assert.match((await page.locator('[data-exchange=legacy] .line.diff[data-pointer="/price"]').textContent()) ?? '', /10/);
+    // The field tree: the timestamps are noise, so /items (only noise under it) shows with "show noise"
+    // ticked, collapsed; its button expands it to /items/*, whose button shows the field itself.
+    const items = page.locator('.fields tr[data-field="/items"]');
+    assert.equal(await items.count(), 0, 'noise is hidden until asked for');
+    await page.locator('input[name=show-noise]').check();
+    await items.waitFor();
+    assert.match((await items.textContent()) ?? '', /noise/);
+    const leaf = page.locator('.fields tr[data-field="/items/*/updated_at"]');
+    assert.equal(await page.locator('.fields tr[data-field="/items/*"]').count(), 0, 'collapsed: no child row');
+    const expand = items.locator('button[name=expand]');
+    assert.equal(await expand.getAttribute('aria-expanded'), 'false');
+    // From the keyboard: focus the node's button and press Enter.
+    await expand.focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await expand.getAttribute('aria-expanded'), 'true');
+    await page.locator('.fields tr[data-field="/items/*"] button[name=expand]').click();
+    await leaf.waitFor();
+    assert.match((await leaf.textContent()) ?? '', /updated_at.*noise/);
+    assert.equal(await page.locator('.fields tr[data-field="/items/*/updated_at"][data-depth="2"]').count(), 1, 'the field sits two levels under /items');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'diff.png'), fullPage: true });
+    // Collapsing the parent hides its subtree again; hiding noise hides the noise-only parent.
+    await expand.click();
+    await leaf.waitFor({ state: 'detached' });
+    await page.locator('input[name=show-noise]').uncheck();
+    await items.waitFor({ state: 'detached' });
+    assert.equal(await price.count(), 1, 'the real difference stays');
   });
 
   it('approving the proposed ignore rules makes new traffic match: the mismatch rate drops', async () => {

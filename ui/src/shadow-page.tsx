@@ -4,6 +4,7 @@ import { api, enc } from './api';
 import { useApi } from './hooks';
 import { BodyView } from './json-view';
 import { pct, time } from './format';
+import { buildFieldTree, visibleRows, type FieldNode, type FieldStats } from './field-tree';
 import type { OutcomesAnswer, Proposal, Sample, ShadowAnswer } from './types';
 
 const REASON_TEXT: Record<string, string> = {
@@ -12,6 +13,78 @@ const REASON_TEXT: Record<string, string> = {
   uuid: 'its values look like UUIDs',
   request_id: 'its values look like request ids',
 };
+
+interface FieldTreeProps {
+  fields: readonly FieldStats[];
+  compared: number;
+  noiseSamples: number;
+  empty: string;
+}
+
+/** A parent's counts are sums over its fields (one comparison can count twice), so only a field's own row shows rates. */
+function counts(n: FieldNode, props: FieldTreeProps): [string, string] {
+  if (n.own === null) return [`${n.raw} (Σ)`, `${n.noise} (Σ)`];
+  return [
+    `${n.own.raw} (${pct(props.compared === 0 ? null : n.own.raw / props.compared)})`,
+    `${n.own.noise} (${pct(props.noiseSamples === 0 ? null : n.own.noise / props.noiseSamples)})`,
+  ];
+}
+
+/** The fields grouped by pointer segment; each parent has a native button (Tab, then Enter/Space) that expands it. */
+function FieldTree(props: FieldTreeProps) {
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (pointer: string) => {
+    const next = new Set(expanded);
+    if (!next.delete(pointer)) next.add(pointer);
+    setExpanded(next);
+  };
+  const rows = visibleRows(buildFieldTree(props.fields), expanded);
+  return (
+    <table class="fields">
+      <thead>
+        <tr>
+          <th>field (JSON Pointer)</th>
+          <th>legacy vs new</th>
+          <th>noise</th>
+          <th>verdict</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((n) => {
+          const [raw, noise] = counts(n, props);
+          const open = expanded.has(n.pointer);
+          const parent = n.children.length > 0;
+          return (
+            <tr key={n.pointer} class={n.verdict} data-field={n.pointer} data-depth={n.depth}>
+              <td class="mono" style={{ paddingLeft: `${0.5 + n.depth * 1.2}rem` }} title={n.pointer || '(whole body)'}>
+                {parent ? (
+                  <button type="button" class="twisty" name="expand" aria-expanded={open} aria-label={`${open ? 'Collapse' : 'Expand'} ${n.pointer}`} onClick={() => toggle(n.pointer)}>
+                    {open ? '▾' : '▸'}
+                  </button>
+                ) : (
+                  <span class="twisty" aria-hidden="true" />
+                )}
+                {n.pointer === '' ? n.label : `/${n.label}`}
+              </td>
+              <td>{raw}</td>
+              <td>{noise}</td>
+              <td>
+                <span class={`badge ${n.verdict === 'difference' ? 'bad' : ''}`}>{n.verdict}</span>
+              </td>
+            </tr>
+          );
+        })}
+        {rows.length === 0 ? (
+          <tr>
+            <td colSpan={4} class="meta">
+              {props.empty}
+            </td>
+          </tr>
+        ) : null}
+      </tbody>
+    </table>
+  );
+}
 
 export function ShadowPage(props: PageProps & { route: string }) {
   const name = enc(props.route);
@@ -74,39 +147,7 @@ export function ShadowPage(props: PageProps & { route: string }) {
       <label class="toggle">
         <input type="checkbox" name="show-noise" checked={showNoise} onChange={(e) => setShowNoise((e.target as HTMLInputElement).checked)} /> show noise
       </label>
-      <table class="fields">
-        <thead>
-          <tr>
-            <th>field (JSON Pointer)</th>
-            <th>legacy vs new</th>
-            <th>noise</th>
-            <th>verdict</th>
-          </tr>
-        </thead>
-        <tbody>
-          {fields.map((f) => (
-            <tr key={f.field} class={f.verdict} data-field={f.field}>
-              <td class="mono">{f.field || '(whole body)'}</td>
-              <td>
-                {f.raw} ({pct(s.compared === 0 ? null : f.raw / s.compared)})
-              </td>
-              <td>
-                {f.noise} ({pct(s.noiseSamples === 0 ? null : f.noise / s.noiseSamples)})
-              </td>
-              <td>
-                <span class={`badge ${f.verdict === 'difference' ? 'bad' : ''}`}>{f.verdict}</span>
-              </td>
-            </tr>
-          ))}
-          {fields.length === 0 ? (
-            <tr>
-              <td colSpan={4} class="meta">
-                {s.fields.length === 0 ? 'No field has differed.' : 'Only noise: tick “show noise”.'}
-              </td>
-            </tr>
-          ) : null}
-        </tbody>
-      </table>
+      <FieldTree fields={fields} compared={s.compared} noiseSamples={s.noiseSamples} empty={s.fields.length === 0 ? 'No field has differed.' : 'Only noise: tick “show noise”.'} />
       {mine && (mine.approved.length > 0 || mine.file.length > 0) ? (
         <p class="meta">
           Ignored: {[...mine.file.map((f) => `${f} (flags/)`), ...mine.approved.map((f) => `${f} (approved)`)].join(', ')} ·{' '}
