@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
-import { freshFetch, startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
 import { adminClient, startTraffic, story, waitFor } from '../support/canary-harness.js';
 import type { CanaryRunView } from '../../src/canary/canary-run.js';
@@ -35,14 +35,20 @@ const handlers = {
   },
 };
 
-/** New handlers that call legacy themselves and add a delay proportional to its time: exactly `factor` × legacy. */
+/** Legacy's GET /slow?ms=LEGACY_MS sleeps that long in Flask. */
+const LEGACY_MS = 60;
+
+/**
+ * New handlers that take `factor` × the time legacy's handler sleeps, with the same body. A timer
+ * rather than a call to legacy plus a proportional delay: on a loaded machine the extra call's
+ * connect and event-loop turns landed on the new side only (+18 ms on a 33 ms median), so a
+ * candidate meant to be 5% slower measured 50% slower. A timer is lighter than the proxy's path,
+ * so load can only favour the candidate here, and 3× stays far outside the 25% tolerance.
+ */
 function slower(factor: number) {
   return async (_req: Request, res: Response) => {
-    const started = performance.now();
-    const legacy = await freshFetch(`${flask.url}/slow?ms=15`);
-    const body: unknown = await legacy.json();
-    await delay((performance.now() - started) * (factor - 1));
-    res.json(body);
+    await delay(LEGACY_MS * factor);
+    res.json({ slept_ms: LEGACY_MS });
   };
 }
 
@@ -193,7 +199,7 @@ describe('autopilot proofs (real gunicorn Flask)', () => {
       minRequests: 80
       inconclusive: { extendBakes: 50 }`;
     for (const [factor, expected] of [[3, 'rolled_back'], [1.05, 'done']] as const) {
-      await migrate({ handler: 'candidate', policy, extra: { candidate: slower(factor) }, path: '/slow', requestPath: () => '/slow?ms=15' }, (end) => {
+      await migrate({ handler: 'candidate', policy, extra: { candidate: slower(factor) }, path: '/slow', requestPath: () => `/slow?ms=${LEGACY_MS}` }, (end) => {
         assert.equal(end.status, expected, `×${factor}: ${story(end)}`);
         const last = end.evaluations.at(-1)!;
         const latency = last.gates.find((g) => g.gate === 'latency');
