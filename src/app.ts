@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { readFlagsDir } from './config/flags-files.js';
 import { watchFlagsDir } from './config/flags-watcher.js';
-import type { FlagsConfig } from './config/types.js';
+import type { FlagsConfig, ShadowSettings } from './config/types.js';
 import { compileFlags, versionOf, type FlagsFileText } from './config/validate-flags.js';
 import { sendProblem } from './errors/problem.js';
 import { ConfigError, SwitchyardError, formatConfigIssue } from './errors/switchyard-error.js';
@@ -49,6 +49,8 @@ import { eventsSection } from './admin/events-section.js';
 import { shadowRulesSection } from './admin/shadow-rules-section.js';
 import { MemoryIgnoreRuleStore, RuntimeIgnoreRules, type IgnoreRuleStore } from './shadow/ignore-rule-store.js';
 import { RedisIgnoreRuleStore } from './shadow/redis-ignore-rule-store.js';
+import { FileIgnoreRuleStore } from './shadow/file-ignore-rule-store.js';
+import type { RedisTarget } from './redis/redis-url.js';
 import { uiRouter } from './ui/ui-router.js';
 import { UiSessions } from './ui/ui-sessions.js';
 import { MemoryRevocations, type SessionRevocations } from './ui/session-revocations.js';
@@ -79,7 +81,7 @@ export interface SwitchyardOptions {
   readonly viewerToken?: string | null;
   /** The dashboard at /_switchyard/ui/: session length (default 8 h), clock, where the built page is. */
   readonly ui?: { readonly sessionTtlMs?: number; readonly now?: () => number; readonly assetsDir?: string };
-  /** Runtime shadow ignore rules: where the shadow results are (`redis` / `shadow.redisUrl`: every instance, kept), else this process. */
+  /** Runtime shadow ignore rules: where the shadow results are (`redis` / `shadow.redisUrl`: every instance, kept), else this process (kept in `settings.shadow.rulesFile` unless null). */
   readonly shadowRules?: { readonly store?: IgnoreRuleStore };
   /** Reload when files in `flagsDir` change (default true with a directory). */
   readonly watch?: boolean;
@@ -203,6 +205,8 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const placement = options.outcomes?.store === null ? { ...placed, targets: { ...placed.targets, outcomes: null } } : placed;
   const redisAt = placement.targets;
   logger.info(describePlacement(placement, ownStores(options)));
+  // Read before anything else starts: a damaged rules file stops the start with nothing to clean up.
+  const ignoreRuleStore = options.shadowRules?.store ?? (await createIgnoreRuleStore(redisAt.shadow, initial.config.settings.shadow, options.flags === undefined ? flagsDir : null, logger));
   const flagEngine = await createFlagEngine(options, infrastructure, redisAt.runtimeFlags, logger);
   const responseCache = createResponseCache(options.cache ?? {}, redisAt.cache, initial.config.settings.cache, logger, () => purgeContextOf(snapshot));
   registry.commit(new Map(initial.proxies));
@@ -230,9 +234,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     ...(options.outcomes?.windows === undefined ? {} : { windows: options.outcomes.windows }),
   });
   outcomes.start();
-  const ignoreRules = new RuntimeIgnoreRules(
-    options.shadowRules?.store ?? (redisAt.shadow !== null ? new RedisIgnoreRuleStore({ url: redisAt.shadow, namespace: shadowSettings.namespace, logger }) : new MemoryIgnoreRuleStore()),
-  );
+  const ignoreRules = new RuntimeIgnoreRules(ignoreRuleStore);
   const newSideServer = new NewSideServer();
   const shadowTargets = new ShadowTargets(newSideServer, handlers);
   const shadowMirror = new ShadowMirror({
@@ -457,6 +459,15 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 }
 
 /** Features whose store the options hand over whole: REDIS_URL and `redis` do not apply to them. */
+/** Redis when the shadow results are there (shared); else the rules file if there is one to use; else memory. */
+async function createIgnoreRuleStore(redis: RedisTarget | null, settings: ShadowSettings, flagsDir: string | null, logger: Logger): Promise<IgnoreRuleStore> {
+  if (redis !== null) return new RedisIgnoreRuleStore({ url: redis, namespace: settings.namespace, logger });
+  const file = settings.rulesFile === null ? null : path.isAbsolute(settings.rulesFile) ? settings.rulesFile : flagsDir === null ? null : path.join(flagsDir, settings.rulesFile);
+  if (file === null) return new MemoryIgnoreRuleStore();
+  logger.info(`ignore-rule decisions are kept in ${file} (this process; settings.shadow.rulesFile)`);
+  return FileIgnoreRuleStore.load(file);
+}
+
 function ownStores(options: SwitchyardOptions): Set<RedisFeature> {
   const own = new Set<RedisFeature>();
   if (options.cache?.store !== undefined) own.add('cache');

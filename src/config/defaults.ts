@@ -25,6 +25,9 @@ export const CACHE_SETTINGS_DEFAULTS: CacheSettings = Object.freeze({
   nearMaxBytes: 16 * 1024 * 1024,
 });
 
+/** Switchyard's own files under the flags directory (not flags: never read or watched as such). */
+export const SWITCHYARD_STATE_DIR = '.switchyard';
+
 export const SHADOW_SETTINGS_DEFAULTS: ShadowSettings = Object.freeze({
   maxConcurrent: 64,
   // Shadows are best effort: past 90% event-loop use, clients need the CPU more.
@@ -37,6 +40,8 @@ export const SHADOW_SETTINGS_DEFAULTS: ShadowSettings = Object.freeze({
   noiseRelativeThreshold: 0.2,
   noiseAbsoluteThreshold: 0.0003,
   namespace: 'switchyard',
+  // Next to the flags, in a dot-directory the flags loader and watcher pass over.
+  rulesFile: `${SWITCHYARD_STATE_DIR}/shadow-rules.json`,
 });
 
 export const ROUTE_SHADOW_DEFAULTS: RouteShadowConfig = Object.freeze({

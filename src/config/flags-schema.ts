@@ -206,6 +206,13 @@ const settingsShadow = {
     noiseRelativeThreshold: { type: 'number', minimum: 0, maximum: 1, default: SHADOW_SETTINGS_DEFAULTS.noiseRelativeThreshold },
     noiseAbsoluteThreshold: { type: 'number', minimum: 0, maximum: 1, default: SHADOW_SETTINGS_DEFAULTS.noiseAbsoluteThreshold },
     namespace: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: SHADOW_SETTINGS_DEFAULTS.namespace },
+    rulesFile: {
+      type: ['string', 'null'],
+      minLength: 1,
+      maxLength: 4096,
+      default: SHADOW_SETTINGS_DEFAULTS.rulesFile,
+      description: 'Without Redis: the JSON file that keeps approved/rejected ignore rules across restarts, relative to the flags directory (an absolute path as given; flags given as text have no directory, so a relative path keeps them in memory); null: memory only. Read at start. Ignored with Redis, where decisions are shared.',
+    },
   },
 } as const;
 

@@ -177,6 +177,11 @@ export interface ShadowSettings {
   readonly noiseRelativeThreshold: number;
   readonly noiseAbsoluteThreshold: number;
   readonly namespace: string;
+  /**
+   * Without Redis: the JSON file approved/rejected ignore rules are kept in across restarts,
+   * relative to the flags directory (absolute as given); null keeps them in memory only.
+   */
+  readonly rulesFile: string | null;
 }
 
 /** `settings.cache`: process-wide cache settings. */

@@ -43,12 +43,13 @@ export class RulesStoreUnavailableError extends Error {
 }
 
 /**
- * Where runtime ignore-rule decisions live: in memory (this process) by default, in Redis with
- * REDIS_URL (every instance, kept across restarts). `decisions()` is the local copy the shadow
+ * Where runtime ignore-rule decisions live: in Redis with REDIS_URL (every instance, kept across
+ * restarts), else in a JSON file next to the flags (this process, kept across restarts), else in
+ * memory (this process only). `decisions()` is the local copy the shadow
  * differ reads on every comparison, so it never waits on the store.
  */
 export interface IgnoreRuleStore {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'file' | 'redis';
   /** True when every instance sees the same decisions. */
   readonly shared: boolean;
   /** Loads the decisions (bounded wait) and starts following changes. */
@@ -82,14 +83,19 @@ export function auditEntryOf(change: IgnoreRuleChange, previous: IgnoreRuleDecis
 
 export const decisionKey = (route: string, field: string): string => `${route}\n${field}`;
 
-/** The embedded default: this process only; gone at restart. */
+/**
+ * The embedded default without a rules file: this process only; gone at restart. Decisions are
+ * applied one at a time (a queue), each to a copy that `persist` sees first: a store that keeps
+ * them somewhere (FileIgnoreRuleStore) refuses a change it could not keep, and nothing changes.
+ */
 export class MemoryIgnoreRuleStore implements IgnoreRuleStore {
-  readonly kind = 'memory';
+  readonly kind: IgnoreRuleStore['kind'] = 'memory';
   readonly shared = false;
-  private readonly byKey = new Map<string, IgnoreRuleDecision>();
-  private readonly log: RuleAuditEntry[] = [];
+  protected byKey = new Map<string, IgnoreRuleDecision>();
+  protected log: RuleAuditEntry[] = [];
   private readonly listeners = new Set<() => void>();
   private changes = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   start(): Promise<void> {
     return Promise.resolve();
@@ -104,15 +110,29 @@ export class MemoryIgnoreRuleStore implements IgnoreRuleStore {
   }
 
   decide(change: IgnoreRuleChange): Promise<RuleAuditEntry> {
+    const run = this.queue.then(() => this.apply(change));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async apply(change: IgnoreRuleChange): Promise<RuleAuditEntry> {
     const key = decisionKey(change.route, change.field);
     const entry = auditEntryOf(change, this.byKey.get(key));
-    if (change.decision === null) this.byKey.delete(key);
-    else this.byKey.set(key, { route: change.route, field: change.field, decision: change.decision, by: change.by, at: change.at, reason: change.reason });
-    this.log.unshift(entry);
-    if (this.log.length > RULE_AUDIT_MAX) this.log.length = RULE_AUDIT_MAX;
+    const byKey = new Map(this.byKey);
+    if (change.decision === null) byKey.delete(key);
+    else byKey.set(key, { route: change.route, field: change.field, decision: change.decision, by: change.by, at: change.at, reason: change.reason });
+    const log = [entry, ...this.log].slice(0, RULE_AUDIT_MAX);
+    await this.persist([...byKey.values()], log);
+    this.byKey = byKey;
+    this.log = log;
     this.changes++;
     for (const listener of this.listeners) listener();
-    return Promise.resolve(entry);
+    return entry;
+  }
+
+  /** Keeps the state a decision leads to before it applies; throwing refuses the decision. */
+  protected persist(_decisions: readonly IgnoreRuleDecision[], _audit: readonly RuleAuditEntry[]): Promise<void> {
+    return Promise.resolve();
   }
 
   audit(limit: number): Promise<RuleAuditEntry[]> {

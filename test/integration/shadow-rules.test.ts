@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import supertest from 'supertest';
 import { parse } from 'yaml';
-import type { NewHandler } from '../../src/server/switch-middleware.js';
 import { MemoryIgnoreRuleStore, type IgnoreRuleStore } from '../../src/shadow/ignore-rule-store.js';
 import { RedisIgnoreRuleStore } from '../../src/shadow/redis-ignore-rule-store.js';
+import { FileIgnoreRuleStore } from '../../src/shadow/file-ignore-rule-store.js';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { quietCatalogFlags, quietCatalogHandlers } from '../support/quiet-catalog.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
 
@@ -23,10 +27,10 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
   assert.fail(`never happened: ${what}`);
 }
 
-function contract(name: string, make: () => IgnoreRuleStore): void {
+function contract(name: string, make: () => IgnoreRuleStore | Promise<IgnoreRuleStore>): void {
   describe(`ignore-rule store contract: ${name}`, () => {
     it('approves, rejects and withdraws, with an audit entry (from → to) for each, newest first', async () => {
-      const store = make();
+      const store = await make();
       await store.start();
       try {
         let told = 0;
@@ -55,6 +59,8 @@ function contract(name: string, make: () => IgnoreRuleStore): void {
 }
 
 contract('memory', () => new MemoryIgnoreRuleStore());
+// Each run in a fresh directory: the file does not exist yet (the store creates its directory too).
+contract('file', () => FileIgnoreRuleStore.load(path.join(mkdtempSync(path.join(tmpdir(), 'switchyard-rules-')), '.switchyard', 'shadow-rules.json')));
 const namespace = `t-${randomUUID().slice(0, 8)}`;
 contract('redis', () => new RedisIgnoreRuleStore({ url: redis.url, namespace: `${namespace}-${randomUUID().slice(0, 4)}`, logger: captureLogger() }));
 
@@ -62,13 +68,7 @@ describe('runtime ignore rules across instances (real Flask, real Redis)', () =>
   let flask: LegacyServer;
   let a: Listening;
   let b: Listening;
-  const handlers: Record<string, NewHandler> = {
-    // The Flask catalog with its own timestamps: only /generated_at and /items/*/updated_at differ.
-    quiet: (_req, res) => {
-      const now = Date.now() / 1000;
-      res.json({ items: [{ id: 1, name: 'anvil', updated_at: now }, { id: 2, name: 'rope', updated_at: now }], tags: ['tools', 'outdoor', 'sale'], price: 10.0, total: 2, generated_at: now });
-    },
-  };
+  const handlers = quietCatalogHandlers;
   const ns = `rules-${randomUUID().slice(0, 8)}`;
   const start = async (): Promise<Listening> => {
     const saved = process.env['REDIS_URL'];
@@ -79,23 +79,16 @@ describe('runtime ignore rules across instances (real Flask, real Redis)', () =>
         handlers,
         logger: captureLogger(),
         shadow: { loopUtilization: () => 0 },
-        flags: flagsText(`
-upstreams:
-  flask: { url: "${flask.url}" }
-settings:
-  shadow: { namespace: ${ns} }
-routes:
-  - name: quiet
-    path: /catalog
-    methods: [GET]
-    legacy: { upstream: flask }
-    new: { handler: quiet }
-    mode: legacy
-    shadow: { percentage: 100, noisePercentage: 100, ignore: [/items/*/updated_at] }
-  - name: plain
+        flags: flagsText(
+          quietCatalogFlags(
+            flask.url,
+            `settings:
+  shadow: { namespace: ${ns} }`,
+            `  - name: plain
     path: /hello
-    legacy: { upstream: flask }
-`),
+    legacy: { upstream: flask }`,
+          ),
+        ),
       });
     } finally {
       if (saved === undefined) delete process.env['REDIS_URL'];
