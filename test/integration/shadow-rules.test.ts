@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,7 +60,8 @@ function contract(name: string, make: () => IgnoreRuleStore | Promise<IgnoreRule
 
 contract('memory', () => new MemoryIgnoreRuleStore());
 // Each run in a fresh directory: the file does not exist yet (the store creates its directory too).
-contract('file', () => FileIgnoreRuleStore.load(path.join(mkdtempSync(path.join(tmpdir(), 'switchyard-rules-')), '.switchyard', 'shadow-rules.json')));
+const rulesDir = mkdtempSync(path.join(tmpdir(), 'switchyard-rules-'));
+contract('file', () => FileIgnoreRuleStore.load(path.join(mkdtempSync(path.join(rulesDir, 'run-')), '.switchyard', 'shadow-rules.json')));
 const namespace = `t-${randomUUID().slice(0, 8)}`;
 contract('redis', () => new RedisIgnoreRuleStore({ url: redis.url, namespace: `${namespace}-${randomUUID().slice(0, 4)}`, logger: captureLogger() }));
 
@@ -194,4 +195,5 @@ before(async () => {
 });
 after(async () => {
   await redis?.stop();
+  rmSync(rulesDir, { recursive: true, force: true });
 });
