@@ -15,7 +15,10 @@ export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? undefined : Number(url.port);
   return (req, res, exchange) => {
-    const request = transport.request({ agent, hostname, port, method: req.method, path: exchange.path, headers: headerList(exchange.headers), setHost: false });
+    // Headers as an object, not a flat [name, value, …] list (which Node takes without a setHeader
+    // per header): OpenTelemetry's http instrumentation rewrites object headers only, and with a
+    // list the upstream lost X-Forwarded-Prefix whenever the SDK ran (telemetry-otlp.test.ts).
+    const request = transport.request({ agent, hostname, port, method: req.method, path: exchange.path, headers: exchange.headers as OutgoingHttpHeaders, setHost: false });
     exchange.started(request);
     // `on`: a request has one response (`once` would allocate a wrapper per request).
     request.on('response', (response) => {
@@ -31,23 +34,6 @@ export function createNativeDispatch(url: URL, agent: http.Agent): Dispatch {
     if (hasBody(req)) req.pipe(request);
     else request.end();
   };
-}
-
-/**
- * The headers as a flat `[name, value, …]` list. Given an object, ClientRequest copies it header by
- * header through `setHeader` (a validation, a lowercase and an entry array each); a list goes
- * straight to the serialiser, which validates names and values just the same. Nothing touches the
- * upstream request's headers after it is created (Expect, the one header Node would, is never
- * forwarded). A multi-valued header becomes repeated lines, as Node writes an array value.
- */
-function headerList(headers: IncomingHttpHeaders): string[] {
-  const list: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (typeof value === 'string') list.push(name, value);
-    else if (value !== undefined) for (const one of value) list.push(name, one);
-  }
-  return list;
 }
 
 function hasBody(req: IncomingMessage): boolean {
