@@ -73,6 +73,22 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, what: stri
   }
 }
 
+/**
+ * The other instance's next answers after a purge, until its first MISS (within 2 s). Redis sends
+ * the invalidation to that instance's tracking connection while it runs the DEL; the purging
+ * caller's reply and that message travel on different connections, so a request sent the instant
+ * the purge returns can still be answered from the copy, for as long as the message takes to be
+ * read (seen once in four full-suite runs, both instances in this one process).
+ */
+async function firstMissAfterPurge(url: string, path: string): Promise<Reply> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const r = await request(url, path);
+    if (r.headers['x-switchyard-cache'] !== 'HIT' || Date.now() > deadline) return r;
+    await delay(5);
+  }
+}
+
 before(async () => {
   [flask, redis] = await Promise.all([startFlask({ workers: 2 }), startRedis()]);
 });
@@ -222,7 +238,7 @@ describe('response cache on Redis: instances share it', () => {
     await request(a.url, '/c/cacheable?t=purge-shared');
     assert.equal((await request(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'HIT');
     assert.equal(await a.switchyard.purgeCache({ prefix: '/c/cacheable' }) >= 1, true);
-    assert.equal((await request(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'MISS');
+    assert.equal((await firstMissAfterPurge(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'MISS');
     assert.ok((await b.switchyard.purgeCache({ all: true })) >= 1);
     assert.equal((await redis.command('DBSIZE')).trim(), ':0');
   });
@@ -247,7 +263,7 @@ describe('response cache on Redis: coherent in-process copies (client tracking)'
     return first;
   }
 
-  it("B's repeated HITs send no GET to Redis; a purge on A is seen by B's very next request", async () => {
+  it("B's repeated HITs send no GET to Redis; a purge on A is seen by B as soon as Redis's message is read", async () => {
     const path = '/c/cacheable?t=near-purge';
     const first = await heldByB(path);
     const gets = await getsProcessed();
@@ -259,7 +275,7 @@ describe('response cache on Redis: coherent in-process copies (client tracking)'
     assert.equal((await getsProcessed()) - gets, 0, 'the HITs came from the in-process copy');
 
     assert.ok((await a.switchyard.purgeCache({ url: path })) >= 1);
-    const after = await request(b.url, path);
+    const after = await firstMissAfterPurge(b.url, path);
     assert.equal(after.headers['x-switchyard-cache'], 'MISS', 'B dropped its copy when Redis told it about the purge');
     assert.notEqual(after.json().nonce, first.json().nonce);
     assert.equal((await request(a.url, path)).json().nonce, after.json().nonce, "A answers with B's new entry");
