@@ -458,7 +458,6 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   };
 }
 
-/** Features whose store the options hand over whole: REDIS_URL and `redis` do not apply to them. */
 /** Redis when the shadow results are there (shared); else the rules file if there is one to use; else memory. */
 async function createIgnoreRuleStore(redis: RedisTarget | null, settings: ShadowSettings, flagsDir: string | null, logger: Logger): Promise<IgnoreRuleStore> {
   if (redis !== null) return new RedisIgnoreRuleStore({ url: redis, namespace: settings.namespace, logger });
@@ -468,6 +467,7 @@ async function createIgnoreRuleStore(redis: RedisTarget | null, settings: Shadow
   return FileIgnoreRuleStore.load(file);
 }
 
+/** Features whose store the options hand over whole: REDIS_URL and `redis` do not apply to them. */
 function ownStores(options: SwitchyardOptions): Set<RedisFeature> {
   const own = new Set<RedisFeature>();
   if (options.cache?.store !== undefined) own.add('cache');

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { ACTOR_HEADER } from './change-notes.js';
 import { sendProblem } from '../errors/problem.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { tokensEqual } from '../routing/tester-override.js';
@@ -25,7 +26,6 @@ export interface AdminPrincipal {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const ACTOR_HEADER = 'x-switchyard-actor';
 
 export function principalOf(res: Response): AdminPrincipal | undefined {
   return res.locals['principal'] as AdminPrincipal | undefined;

@@ -1,12 +1,11 @@
-import express, { type Request } from 'express';
+import express from 'express';
 import type { CanaryController } from '../canary/canary-controller.js';
 import { CANARY_CONTROLS, type CanaryControl } from '../canary/canary-transitions.js';
 import { readCanaryPolicy } from '../config/canary-policy.js';
 import type { CanaryPolicy } from '../config/types.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
-import { readNotes } from '../flags/runtime-change.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
-import { ACTOR_HEADER } from './flags-section.js';
+import { changeNotesOf } from './change-notes.js';
 
 /**
  * The migration autopilot (token-protected like the whole admin API):
@@ -23,10 +22,6 @@ import { ACTOR_HEADER } from './flags-section.js';
  */
 export function canarySection(controller: CanaryController): AdminSection {
   const router = express.Router();
-  const actor = (req: Request): string | undefined => {
-    const h = req.headers[ACTOR_HEADER];
-    return Array.isArray(h) ? h[0] : h;
-  };
 
   router.get('/', async (_req, res) => {
     res.json(await controller.list());
@@ -47,15 +42,14 @@ export function canarySection(controller: CanaryController): AdminSection {
     const allowed = control === 'start' ? ['reason', 'by', 'policy'] : ['reason', 'by'];
     const extra = Object.keys(fields).find((k) => !allowed.includes(k));
     if (extra !== undefined) throw badAdminInput(extra, `unknown field (allowed: ${allowed.join(', ')})`);
-    const notes = readNotes(fields, actor(req));
-    if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
+    const notes = changeNotesOf(req, fields);
     let policy: CanaryPolicy | undefined;
     if (fields['policy'] !== undefined) {
       const read = readCanaryPolicy(fields['policy']);
       if (!read.ok) throw badAdminInput(read.field, read.reason);
       policy = read.policy;
     }
-    res.json(await controller.control(req.params['route'] ?? '', control as CanaryControl, { by: notes.notes.by, reason: notes.notes.reason }, policy));
+    res.json(await controller.control(req.params['route'] ?? '', control as CanaryControl, { by: notes.by, reason: notes.reason }, policy));
   });
 
   return { name: 'canary', router };

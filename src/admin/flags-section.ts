@@ -1,8 +1,9 @@
-import express, { type Request } from 'express';
+import express from 'express';
+import { actorOf, changeNotesOf } from './change-notes.js';
 import type { FlagsConfig, RouteConfig } from '../config/types.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import type { FlagEngine } from '../flags/flag-engine.js';
-import { readNotes, validateKillSwitchChange, validateRouteChange, type ChangeRejection } from '../flags/runtime-change.js';
+import { validateKillSwitchChange, validateRouteChange, type ChangeRejection } from '../flags/runtime-change.js';
 import { RuntimeStoreUnavailableError, type ChangeOutcome } from '../flags/runtime-store.js';
 import { PRECEDENCE } from '../routing/flag-precedence.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
@@ -12,8 +13,6 @@ export interface FlagsView {
   config(): FlagsConfig;
 }
 
-/** Names the actor in the audit log when the body does not (`by`). */
-export const ACTOR_HEADER = 'x-switchyard-actor';
 
 /**
  * Runtime flag control (token-protected like the whole admin API):
@@ -42,10 +41,6 @@ export function flagsSection(view: FlagsView): AdminSection {
   };
   const rejected = (r: ChangeRejection): SwitchyardError =>
     r.status === 409 ? new SwitchyardError('SWITCHYARD_ADMIN_CONFLICT', `${r.field}: ${r.reason}`, { status: 409 }) : badAdminInput(r.field, r.reason);
-  const actor = (req: Request): string | undefined => {
-    const h = req.headers[ACTOR_HEADER];
-    return Array.isArray(h) ? h[0] : h;
-  };
   const scope = () => {
     const store = engine.store.status();
     return { scope: store.shared ? 'all-instances' : 'this-process', store: store.kind, note: store.note };
@@ -101,7 +96,7 @@ export function flagsSection(view: FlagsView): AdminSection {
 
   router.put('/routes/:route', async (req, res) => {
     const route = findRoute(req.params['route'] ?? '');
-    const valid = validateRouteChange(req.body, route, engine.store.state().routes.get(route.name) ?? null, actor(req));
+    const valid = validateRouteChange(req.body, route, engine.store.state().routes.get(route.name) ?? null, actorOf(req));
     if (!valid.ok) throw rejected(valid);
     const outcome = await apply(() => engine.setRoute(route, valid.set, { ...valid.notes, at: new Date().toISOString() }));
     res.json({ changed: outcome.applied, ...scope(), audit: outcome.applied ? outcome.entry : null, route: routeState(route) });
@@ -113,14 +108,13 @@ export function flagsSection(view: FlagsView): AdminSection {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badAdminInput('(body)', 'must be a JSON object (or empty)');
     const extra = Object.keys(body).filter((k) => k !== 'reason' && k !== 'by');
     if (extra.length > 0) throw badAdminInput(extra[0]!, 'unknown field (allowed: reason, by)');
-    const notes = readNotes(body as Record<string, unknown>, actor(req));
-    if (!notes.ok) throw rejected(notes);
-    const outcome = await apply(() => engine.setRoute(route, null, { ...notes.notes, at: new Date().toISOString() }));
+    const notes = changeNotesOf(req, body as Record<string, unknown>);
+    const outcome = await apply(() => engine.setRoute(route, null, { ...notes, at: new Date().toISOString() }));
     res.json({ changed: outcome.applied, ...scope(), audit: outcome.applied ? outcome.entry : null, route: routeState(route) });
   });
 
   router.put('/kill-switch', async (req, res) => {
-    const valid = validateKillSwitchChange(req.body, actor(req));
+    const valid = validateKillSwitchChange(req.body, actorOf(req));
     if (!valid.ok) throw rejected(valid);
     const outcome = await apply(() => engine.setKillSwitch(valid.on, { ...valid.notes, at: new Date().toISOString() }));
     const state = killSwitch();

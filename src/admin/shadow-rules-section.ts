@@ -2,12 +2,11 @@ import express, { type Request } from 'express';
 import { stringify } from 'yaml';
 import type { FlagsConfig, RouteConfig } from '../config/types.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
-import { readNotes } from '../flags/runtime-change.js';
 import { proposeIgnoreRules, type IgnoreProposal } from '../shadow/ignore-proposals.js';
 import { RulesStoreUnavailableError, type IgnoreRuleChange, type RuntimeIgnoreRules } from '../shadow/ignore-rule-store.js';
 import type { ShadowResultStore } from '../shadow/shadow-store.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
-import { ACTOR_HEADER } from './flags-section.js';
+import { changeNotesOf } from './change-notes.js';
 
 /** Mismatch samples read to find what a field holds. */
 const SAMPLES_FOR_PROPOSALS = 50;
@@ -83,10 +82,8 @@ export function shadowRulesSection(rules: RuntimeIgnoreRules, results: ShadowRes
       throw badAdminInput('field', `must be a JSON Pointer pattern such as /items/*/updated_at (at most ${MAX_FIELD} characters)`);
     }
     if (decision === 'approved' && route.shadow.ignore.includes(field)) throw new SwitchyardError('SWITCHYARD_ADMIN_CONFLICT', `${field} is already ignored by flags/`, { status: 409 });
-    const actor = req.headers[ACTOR_HEADER];
-    const notes = readNotes(fields, Array.isArray(actor) ? actor[0] : actor);
-    if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
-    const entry = await unavailableAs503(() => store.decide({ route: route.name, field, decision, by: notes.notes.by, at: new Date().toISOString(), reason: notes.notes.reason }));
+    const notes = changeNotesOf(req, fields);
+    const entry = await unavailableAs503(() => store.decide({ route: route.name, field, decision, by: notes.by, at: new Date().toISOString(), reason: notes.reason }));
     res.json({ ...scope(), audit: entry, rules: view(route) });
   };
   router.post('/:route/approve', decide('approved'));

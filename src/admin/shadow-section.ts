@@ -1,13 +1,12 @@
 import express from 'express';
 import type { FlagsConfig } from '../config/types.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
-import { readNotes } from '../flags/runtime-change.js';
 import { INSTANCE_ID } from '../flags/runtime-store.js';
 import { classifyField } from '../shadow/noise-filter.js';
 import type { RouteShadowCounts, ShadowResultStore } from '../shadow/shadow-store.js';
 import { badAdminInput, type AdminSection } from './admin-api.js';
 import { auditedChange, type AuditLog } from './audited-change.js';
-import { ACTOR_HEADER } from './flags-section.js';
+import { changeNotesOf } from './change-notes.js';
 
 const RESET_FIELDS: readonly string[] = ['reason', 'by'];
 
@@ -55,9 +54,7 @@ export function shadowSection(store: ShadowResultStore, config: () => FlagsConfi
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badAdminInput('(body)', 'must be a JSON object such as {"reason":"…"}');
     const extra = Object.keys(body).find((k) => !RESET_FIELDS.includes(k));
     if (extra !== undefined) throw badAdminInput(extra, `unknown field (allowed: ${RESET_FIELDS.join(', ')})`);
-    const header = req.headers[ACTOR_HEADER];
-    const notes = readNotes(body as Record<string, unknown>, Array.isArray(header) ? header[0] : header);
-    if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
+    const notes = changeNotesOf(req, body as Record<string, unknown>);
     const { result, audit: entry } = await auditedChange(audit, {
       nothing: 'nothing was reset',
       run: async () => {
@@ -68,7 +65,7 @@ export function shadowSection(store: ShadowResultStore, config: () => FlagsConfi
       done: (c) => `the results of \`${route}\` (${c.compared} compared) were reset`,
       record: (c) => ({
         at: new Date().toISOString(),
-        ...notes.notes,
+        ...notes,
         instance: INSTANCE_ID,
         target: 'shadow',
         action: 'reset',

@@ -1,8 +1,8 @@
 import express, { type Request } from 'express';
 import { badAdminInput, type AdminSection } from '../admin/admin-api.js';
+import { changeNotesOf } from '../admin/change-notes.js';
 import { auditedChange, type AuditLog } from '../admin/audited-change.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
-import { readNotes } from '../flags/runtime-change.js';
 import type { AuditEntry } from '../flags/runtime-store.js';
 import { resolvePurge, type PurgeContext, type PurgeScope } from './cache-purge.js';
 import { PURGE_NOTE_FIELDS, purgeAuditRecord } from './purge-audit.js';
@@ -16,7 +16,6 @@ export interface CacheAdminView {
 }
 
 /** Names the actor in the audit log when the body does not (`by`); the dashboard's session sets it. */
-const ACTOR_HEADER = 'x-switchyard-actor';
 
 /**
  * The cache's part of the admin API (behind its bearer token, problem+json errors):
@@ -36,9 +35,7 @@ export function cacheSection(view: CacheAdminView): AdminSection {
   const purge = async (req: Request, body: unknown): Promise<{ purged: number; scope: string; audit: AuditEntry }> => {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestError('SWITCHYARD_ADMIN_BAD_INPUT', 'the body must be a JSON object: {"url"}, {"route"}, {"prefix"} or {"all": true}, with {"reason"}');
     const fields = body as Record<string, unknown>;
-    const header = req.headers[ACTOR_HEADER];
-    const notes = readNotes(fields, Array.isArray(header) ? header[0] : header);
-    if (!notes.ok) throw badAdminInput(notes.field, notes.reason);
+    const notes = changeNotesOf(req, fields);
     const request = Object.fromEntries(Object.entries(fields).filter(([k]) => !PURGE_NOTE_FIELDS.includes(k)));
     const resolved = resolvePurge(request, view.context());
     if (!resolved.ok) throw resolved.status === 404 ? new SwitchyardError('SWITCHYARD_PURGE_NOT_FOUND', resolved.reason, { status: 404 }) : new BadRequestError('SWITCHYARD_ADMIN_BAD_INPUT', resolved.reason);
@@ -52,7 +49,7 @@ export function cacheSection(view: CacheAdminView): AdminSection {
         }
       },
       done: (n) => `${n} entries were purged`,
-      record: (n) => purgeAuditRecord(request as Record<string, string | boolean>, resolved.route, n, notes.notes, new Date().toISOString()),
+      record: (n) => purgeAuditRecord(request as Record<string, string | boolean>, resolved.route, n, notes, new Date().toISOString()),
     });
     return { purged, scope, audit };
   };
