@@ -1,9 +1,9 @@
 import type { Logger } from '../logging/logger.js';
 import type { RequestObserver } from '../pipeline/routed-request.js';
 import type { OutcomeBucket, StatusCounts } from '../stats/outcome-bucket.js';
-import { OutcomeWindows, summarizeWindow, WINDOW_DEFAULTS, type WindowSettings, type WindowSummary } from '../stats/outcome-windows.js';
+import { OutcomeWindows, slotStart, summarizeWindow, WINDOW_DEFAULTS, type WindowSettings, type WindowSummary } from '../stats/outcome-windows.js';
 import type { Random } from '../stats/reservoir.js';
-import type { OutcomeStore } from './outcome-store.js';
+import type { OutcomeStore, OutcomeUpdate } from './outcome-store.js';
 import { timelineSlots, type RouteTimeline } from './outcome-timeline.js';
 
 /** The three series kept per route: what each side served, and the shadow comparisons. */
@@ -53,7 +53,10 @@ export interface OutcomeRecorderOptions {
 export class OutcomeRecorder {
   private readonly windows: OutcomeWindows;
   private readonly settings: WindowSettings;
-  private readonly dirty = new Set<string>();
+  /** Series recorded since their last publish → the earliest slot start that changed. */
+  private readonly dirty = new Map<string, number>();
+  /** Series published → what the next publish of each builds on. */
+  private readonly published = new Map<string, PublishedSeries>();
   private readonly keys = new Map<string, Readonly<Record<OutcomeSeries, string>>>();
   private timer: NodeJS.Timeout | undefined;
   private publishing: Promise<void> = Promise.resolve();
@@ -86,8 +89,9 @@ export class OutcomeRecorder {
 
   private record(route: string, series: OutcomeSeries, outcome: { status: number; latencyMs: number; cacheHit: boolean }): void {
     const key = this.keyOf(route, series);
-    this.windows.record(key, outcome);
-    this.dirty.add(key);
+    const start = this.windows.record(key, outcome);
+    const from = this.dirty.get(key);
+    if (from === undefined || start < from) this.dirty.set(key, start);
   }
 
   /**
@@ -111,19 +115,31 @@ export class OutcomeRecorder {
     this.timer.unref();
   }
 
-  /** Publishes the buckets of every series that changed since the last publish. */
+  /**
+   * Publishes every series that changed since the last publish. Only the slots that changed are
+   * written (normally the current one) and the slot that fell out of the retention is deleted
+   * by name: rewriting every retained bucket of a busy series every round (91 sketches and
+   * reservoirs as JSON) was most of what a quiet instance promoted to V8's old space. Every
+   * `COMPLETE_EVERY` rounds of a series, after a failure, and the first time, the whole series
+   * is written instead, which also repairs a Redis that lost it (restarted, flushed).
+   */
   publish(): Promise<void> {
     const store = this.options.store;
     if (store === null) return Promise.resolve();
     this.publishing = this.publishing.then(async () => {
-      const keys = [...this.dirty];
+      const dirty = [...this.dirty];
       this.dirty.clear();
-      for (const key of keys) {
+      const firstKept = slotStart(this.options.now() - this.settings.retentionMs, this.settings.bucketMs);
+      for (const [key, from] of dirty) {
+        const update = this.updateOf(key, from, firstKept);
         try {
-          await store.publish(this.options.instance, key, this.windows.buckets(key), this.settings.retentionMs);
+          await store.publish(this.options.instance, key, update, this.settings.retentionMs);
+          const before = this.published.get(key);
+          this.published.set(key, { firstKept, partials: update.complete || before === undefined ? 0 : before.partials + 1 });
         } catch (error) {
-          // Kept for the next round: the buckets are still here, and publishing overwrites.
-          this.dirty.add(key);
+          // The next round writes the whole series: what this one did not is still in memory.
+          this.published.delete(key);
+          this.dirty.set(key, Math.min(from, this.dirty.get(key) ?? from));
           this.options.logger.debug('publishing outcomes failed', { series: key, cause: error instanceof Error ? error.message : String(error) });
         }
       }
@@ -131,19 +147,32 @@ export class OutcomeRecorder {
     return this.publishing;
   }
 
+  private updateOf(key: string, from: number, firstKept: number): OutcomeUpdate {
+    const last = this.published.get(key);
+    const bucketMs = this.settings.bucketMs;
+    const expiredSlots = last === undefined ? Number.POSITIVE_INFINITY : (firstKept - last.firstKept) / bucketMs;
+    if (last === undefined || last.partials + 1 >= COMPLETE_EVERY || expiredSlots > this.settings.retentionMs / bucketMs + 1) {
+      return { buckets: this.windows.buckets(key), complete: true, expired: [] };
+    }
+    const expired: number[] = [];
+    for (let start = last.firstKept; start < firstKept; start += bucketMs) expired.push(start);
+    return { buckets: this.windows.buckets(key, from), complete: false, expired };
+  }
+
   /** This instance's buckets of one series, plus every other instance's when a store is configured. */
   private async bucketsOf(route: string, series: OutcomeSeries): Promise<{ buckets: OutcomeBucket[]; scope: RouteOutcomes['scope']; degraded?: string; instances: number }> {
     const key = seriesKey(route, series);
-    const local = this.windows.buckets(key);
+    // Not copied: the caller summarises them before it yields (see OutcomeWindows.view).
+    const local = () => [...this.windows.view(key)];
     const store = this.options.store;
-    if (store === null) return { buckets: [...local], scope: 'this-process', instances: 1 };
+    if (store === null) return { buckets: local(), scope: 'this-process', instances: 1 };
     try {
       const published = await store.read(key);
       // This instance's own buckets come from memory (fresher than what it last published).
       const others = published.filter((p) => p.instance !== this.options.instance);
-      return { buckets: [...local, ...others.map((p) => p.bucket)], scope: 'fleet', instances: 1 + new Set(others.map((p) => p.instance)).size };
+      return { buckets: [...local(), ...others.map((p) => p.bucket)], scope: 'fleet', instances: 1 + new Set(others.map((p) => p.instance)).size };
     } catch (error) {
-      return { buckets: [...local], scope: 'this-process', degraded: `outcome store (${store.kind}) failed: ${error instanceof Error ? error.message : String(error)}`, instances: 1 };
+      return { buckets: local(), scope: 'this-process', degraded: `outcome store (${store.kind}) failed: ${error instanceof Error ? error.message : String(error)}`, instances: 1 };
     }
   }
 
@@ -186,6 +215,16 @@ export class OutcomeRecorder {
     await this.publish().catch(() => {});
     await this.options.store?.close();
   }
+}
+
+/** A series is written whole every this many publishes of it (a minute at the default 2 s). */
+const COMPLETE_EVERY = 30;
+
+interface PublishedSeries {
+  /** The first slot kept at that publish: slots before it were deleted (or never published). */
+  readonly firstKept: number;
+  /** Partial publishes since the last complete one. */
+  readonly partials: number;
 }
 
 function sideOf(s: WindowSummary): SideOutcomes {

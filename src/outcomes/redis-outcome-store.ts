@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/redis-connection.js';
 import { createFailFastRedis, whenConnected } from '../redis/redis-fail-fast.js';
 import type { RedisTarget } from '../redis/redis-url.js';
 import { parseBucket, type OutcomeBucket } from '../stats/outcome-bucket.js';
-import type { OutcomeStore } from './outcome-store.js';
+import type { OutcomeStore, OutcomeUpdate } from './outcome-store.js';
 
 export interface RedisOutcomeStoreOptions {
   /** REDIS_URL syntax (one server, Sentinel or Cluster), or its parsed form. */
@@ -17,6 +17,8 @@ export interface RedisOutcomeStoreOptions {
  * instance and slot (`{instance}@{slotStart}` → the bucket as JSON). Every command and MULTI
  * touches one key, so the layout is cluster-safe as it is. Publishing also drops this instance's fields that fell out of the
  * retention, and the key expires after it, so a dead instance's buckets go away by themselves.
+ * A partial update (the usual one) writes only the slots that changed and deletes the expired
+ * ones by name, without reading the hash.
  */
 export class RedisOutcomeStore implements OutcomeStore {
   readonly kind = 'redis';
@@ -30,16 +32,21 @@ export class RedisOutcomeStore implements OutcomeStore {
     return `${this.options.namespace}:outcomes:${series}`;
   }
 
-  async publish(instance: string, series: string, buckets: readonly OutcomeBucket[], retentionMs: number): Promise<void> {
+  async publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<void> {
     const key = this.key(series);
+    const field = (start: number) => `${instance}@${start}`;
     const fields: string[] = [];
-    for (const bucket of buckets) fields.push(`${instance}@${bucket.start}`, JSON.stringify(bucket));
-    const kept = new Set(buckets.map((b) => `${instance}@${b.start}`));
+    for (const bucket of update.buckets) fields.push(field(bucket.start), JSON.stringify(bucket));
     const redis = await whenConnected(this.redis, this.options.commandTimeoutMs);
-    const mine = (await redis.hkeys(key)).filter((f) => f.startsWith(`${instance}@`) && !kept.has(f));
+    const removed = update.expired.map(field);
+    if (update.complete) {
+      // Only a complete publish reads the hash back: it holds every instance's fields.
+      const kept = new Set(update.buckets.map((b) => field(b.start)));
+      removed.push(...(await redis.hkeys(key)).filter((f) => f.startsWith(`${instance}@`) && !kept.has(f)));
+    }
     const multi = redis.multi();
     if (fields.length > 0) multi.hset(key, ...fields);
-    if (mine.length > 0) multi.hdel(key, ...mine);
+    if (removed.length > 0) multi.hdel(key, ...removed);
     multi.pexpire(key, retentionMs);
     await multi.exec();
   }

@@ -82,8 +82,8 @@ export class OutcomeWindows {
     return this.settings.retentionMs;
   }
 
-  /** Counts one served request for `key` at the current time. */
-  record(key: string, outcome: Outcome): void {
+  /** Counts one served request for `key` at the current time; returns the start of the slot it landed in. */
+  record(key: string, outcome: Outcome): number {
     const now = this.deps.now();
     let buckets = this.series.get(key);
     if (buckets === undefined) {
@@ -91,14 +91,30 @@ export class OutcomeWindows {
       this.series.set(key, buckets);
     }
     this.dropExpired(buckets, now);
-    recordOutcome(this.bucketAt(buckets, slotStart(now, this.settings.bucketMs)), outcome, this.deps.random);
+    const start = slotStart(now, this.settings.bucketMs);
+    recordOutcome(this.bucketAt(buckets, start), outcome, this.deps.random);
+    return start;
   }
 
-  /** The unexpired buckets of `key`, oldest first, as copies (to publish to other instances). */
-  buckets(key: string): OutcomeBucket[] {
+  /**
+   * The unexpired buckets of `key` whose slot starts at or after `fromStart` (all of them by
+   * default), oldest first, as copies (to publish to other instances).
+   */
+  buckets(key: string, fromStart = Number.NEGATIVE_INFINITY): OutcomeBucket[] {
+    return this.view(key)
+      .filter((b) => b.start >= fromStart)
+      .map(cloneBucket);
+  }
+
+  /**
+   * The unexpired buckets of `key`, oldest first, not copied: for a query that only reads them
+   * before it yields (a window summary), where copying 91 sketches and reservoirs per series
+   * on every autopilot evaluation was most of what it allocated.
+   */
+  view(key: string): readonly OutcomeBucket[] {
     const buckets = this.series.get(key) ?? [];
     this.dropExpired(buckets, this.deps.now());
-    return buckets.map(cloneBucket);
+    return buckets;
   }
 
   /** Keys that have buckets (possibly expired until the next `prune`). */
