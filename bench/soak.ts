@@ -131,15 +131,15 @@ for (let i = 0; i < cluster.urls.length; i++) {
   checks.push({ what: `instance ${i} heap trend within ±10%`, pass: Math.abs(growth) <= 0.1, detail: `median of the first third ${median(heap.slice(0, third)).toFixed(1)} MB, of the last third ${median(heap.slice(-third)).toFixed(1)} MB (${(growth * 100).toFixed(1)}%)` });
   const cpu = warm.map((s) => s.cpuMsPerRequest[i]!);
   const cpuDrift = median(cpu.slice(-third)) / median(cpu.slice(0, third));
-  checks.push({ what: `instance ${i} CPU per request does not drift`, pass: cpuDrift <= 1.5, detail: `median ${median(cpu.slice(0, third))} → ${median(cpu.slice(-third))} ms (×${cpuDrift.toFixed(2)})` });
+  checks.push({ what: `instance ${i} CPU per request does not drift`, pass: cpuDrift <= 1.5, detail: `median ${round3(median(cpu.slice(0, third)))} → ${round3(median(cpu.slice(-third)))} ms (×${cpuDrift.toFixed(2)})` });
   const loop = warm.map((s) => s.loopP99Ms[i]!);
   const loopDrift = median(loop.slice(-third)) / median(loop.slice(0, third));
-  checks.push({ what: `instance ${i} event-loop delay p99 does not drift`, pass: loopDrift <= 1.5, detail: `median window p99 ${median(loop.slice(0, third))} → ${median(loop.slice(-third))} ms (×${loopDrift.toFixed(2)})` });
+  checks.push({ what: `instance ${i} event-loop delay p99 does not drift`, pass: loopDrift <= 1.5, detail: `median window p99 ${round3(median(loop.slice(0, third)))} → ${round3(median(loop.slice(-third)))} ms (×${loopDrift.toFixed(2)})` });
 }
 const p99 = warm.map((s) => s.p99Ms);
 const drift = median(p99.slice(-third)) / median(p99.slice(0, third));
 const loads = warm.map((s) => s.load);
-checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${median(p99.slice(0, third))} → ${median(p99.slice(-third))} ms (×${drift.toFixed(2)}); machine load average meanwhile ${median(loads.slice(0, third))} → ${median(loads.slice(-third))}` });
+checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${round3(median(p99.slice(0, third)))} → ${round3(median(p99.slice(-third)))} ms (×${drift.toFixed(2)}); machine load average meanwhile ${round3(median(loads.slice(0, third)))} → ${round3(median(loads.slice(-third)))}` });
 checks.push({
   what: 'nothing lost or misrouted, no error reached a client',
   pass: figures.lost === 0 && figures.misrouted === 0 && figures.errors.length === 0,
@@ -158,3 +158,8 @@ mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'soak.md'), report);
 process.stdout.write(report);
 if (verdict !== 'PASS') process.exitCode = 1;
+
+/** Three decimals: a median of two samples printed as 1.6400000000000001 otherwise. */
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -69,8 +69,9 @@ export class CanaryController {
       this.leading = leading;
       if (!leading) return;
       try {
-        await this.autoStart();
-        for (const run of await this.options.store.list()) {
+        const runs = await this.options.store.list();
+        await this.autoStart(runs);
+        for (const run of runs) {
           if (run.status !== 'running') continue;
           try {
             await this.advance(run);
@@ -151,8 +152,9 @@ export class CanaryController {
     return null;
   }
 
-  private async autoStart(): Promise<void> {
-    const runs = new Set((await this.options.store.list()).map((r) => r.route));
+  /** Starts a run for each autoStart route that has none in `stored` (this tick's list). */
+  private async autoStart(stored: readonly CanaryRun[]): Promise<void> {
+    const runs = new Set(stored.map((r) => r.route));
     for (const route of this.options.config().routes) {
       if (route.canary?.autoStart !== true || runs.has(route.name) || this.cannotDrive(route) !== null) continue;
       const transition = newRun({ route: route.name, runId: this.options.randomId(), policy: route.canary, now: this.options.now(), totals: await this.totals(route.name), notes: { by: AUTOPILOT, reason: `autoStart in ${route.file}` } });

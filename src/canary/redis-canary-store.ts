@@ -38,6 +38,8 @@ export class RedisCanaryStore implements CanaryRunStore {
   private readonly ready: Promise<void>;
   private readonly key: string;
 
+  private readonly parsedRuns = new Map<string, { readonly text: string; readonly run: CanaryRun | null }>();
+
   constructor(options: RedisCanaryOptions) {
     ({ redis: this.redis, ready: this.ready } = connect(options));
     this.key = `${options.namespace}:canary:runs`;
@@ -45,16 +47,31 @@ export class RedisCanaryStore implements CanaryRunStore {
 
   async get(route: string): Promise<CanaryRun | null> {
     const text = await this.call(() => this.redis.hget(this.key, `run:${route}`));
-    return text === null ? null : parseRun(text);
+    return text === null ? null : this.parsed(`run:${route}`, text);
   }
 
   async list(): Promise<CanaryRun[]> {
     const all = await this.call(() => this.redis.hgetall(this.key));
+    for (const field of this.parsedRuns.keys()) if (!(field in all)) this.parsedRuns.delete(field);
     return Object.entries(all)
       .filter(([field]) => field.startsWith('run:'))
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([, text]) => parseRun(text))
+      .map(([field, text]) => this.parsed(field, text))
       .filter((run): run is CanaryRun => run !== null);
+  }
+
+  /**
+   * The run stored as `text`, parsed once per version: every instance lists the runs every tick,
+   * and re-parsing a finished run's history each second was a steady stream of objects that
+   * lived just long enough to reach V8's old space. Runs are read-only (writes build new ones),
+   * so handing out the same object is safe.
+   */
+  private parsed(field: string, text: string): CanaryRun | null {
+    const known = this.parsedRuns.get(field);
+    if (known !== undefined && known.text === text) return known.run;
+    const run = parseRun(text);
+    this.parsedRuns.set(field, { text, run });
+    return run;
   }
 
   async put(run: CanaryRun, expectedVersion: number | null): Promise<boolean> {

@@ -14,8 +14,30 @@ export interface RedisShadowStoreOptions {
 }
 
 /**
+ * One comparison in one command: a MULTI of one HINCRBY per differing field made a queue of
+ * ioredis command objects per comparison that lived until Redis answered — the largest source
+ * of objects promoted to V8's old space in the soak. The keys share a hash tag (cluster-safe).
+ * ARGV: matched (1/0), samples kept, sample JSON or '', noise measured (1/0), n raw fields,
+ * the raw fields, then the noise fields.
+ */
+const RECORD_SCRIPT = `
+redis.call('HINCRBY', KEYS[1], 'compared', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1] == '1' and 'matched' or 'mismatched', 1)
+local raw = tonumber(ARGV[5])
+for i = 6, 5 + raw do redis.call('HINCRBY', KEYS[2], 'raw ' .. ARGV[i], 1) end
+if ARGV[4] == '1' then
+  redis.call('HINCRBY', KEYS[1], 'noiseSamples', 1)
+  for i = 6 + raw, #ARGV do redis.call('HINCRBY', KEYS[2], 'noise ' .. ARGV[i], 1) end
+end
+if ARGV[3] ~= '' then
+  redis.call('LPUSH', KEYS[3], ARGV[3])
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[2]) - 1)
+end
+return 1`;
+
+/**
  * Shadow results in Redis: counters in hashes (HINCRBY, so concurrent instances add up), samples
- * in a capped list. Fails fast when Redis is down (no offline queue) — the mirror logs and drops.
+ * in a capped list (one script per comparison, above). Fails fast when Redis is down (no offline queue) — the mirror logs and drops.
  *
  * Cluster-safe layout: a route's three keys share the hash tag `{route}`
  * (`<ns>:shadow:{users}:counts|fields|samples`), so one MULTI updates them together on one
@@ -42,21 +64,10 @@ export class RedisShadowStore implements ShadowResultStore {
 
   async recordComparison(route: string, record: ComparisonRecord): Promise<void> {
     const redis = await this.connected();
-    const m = redis.multi();
-    const counts = this.key(route, 'counts');
-    m.hincrby(counts, 'compared', 1);
-    m.hincrby(counts, record.matched ? 'matched' : 'mismatched', 1);
-    const fields = this.key(route, 'fields');
-    for (const f of new Set(record.rawFields)) m.hincrby(fields, `raw ${f}`, 1);
-    if (record.noiseFields !== undefined) {
-      m.hincrby(counts, 'noiseSamples', 1);
-      for (const f of new Set(record.noiseFields)) m.hincrby(fields, `noise ${f}`, 1);
-    }
-    if (record.sample !== undefined) {
-      m.lpush(this.key(route, 'samples'), JSON.stringify(record.sample));
-      m.ltrim(this.key(route, 'samples'), 0, this.options.maxSamples - 1);
-    }
-    await Promise.all([m.exec(), redis.sadd(this.routesKey, route)]);
+    const raw = [...new Set(record.rawFields)];
+    const noise = record.noiseFields === undefined ? [] : [...new Set(record.noiseFields)];
+    const args = [record.matched ? '1' : '0', String(this.options.maxSamples), record.sample === undefined ? '' : JSON.stringify(record.sample), record.noiseFields === undefined ? '0' : '1', String(raw.length), ...raw, ...noise];
+    await Promise.all([redis.eval(RECORD_SCRIPT, 3, this.key(route, 'counts'), this.key(route, 'fields'), this.key(route, 'samples'), ...args), redis.sadd(this.routesKey, route)]);
   }
 
   async recordSkip(route: string, reason: SkipReason): Promise<void> {

@@ -40,7 +40,7 @@ describe('Redis Cluster (three primaries): the four shared states', () => {
     assert.equal(cacheStatus(await get(b, paths[0]!)), 'MISS', 'purged on every node');
   });
 
-  it('shadow results: both instances add up (a route\'s keys in one slot, one MULTI)', async () => {
+  it('shadow results: both instances add up (a route\'s keys in one slot, one script)', async () => {
     await Promise.all([get(a, '/flask/catalog'), get(b, '/flask/catalog'), get(a, '/flask/catalog')]);
     const totals = await eventually('three comparisons in one view', async () => {
       const t = await shadowTotals(b, 'catalog');
