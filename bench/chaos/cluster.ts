@@ -328,7 +328,9 @@ export class ChaosCluster {
  */
 function runSwitchyard(env: NodeJS.ProcessEnv, logFile: string): CliRun {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  // SWITCHYARD_PRELOAD: a module loaded into the Switchyard processes only (e.g. bench/diagnostics/heap-trace.ts).
+  const preload = process.env.SWITCHYARD_PRELOAD;
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(preload === undefined ? [] : ['--import', preload]), join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   process.on('exit', () => child.kill('SIGKILL'));
   const output = (): string => readFileSync(logFile, 'utf8');

@@ -1,11 +1,13 @@
 // A diagnostic preload, not part of any run by default:
-// NODE_OPTIONS="--import tsx --import ./bench/diagnostics/heap-trace.ts" HEAP_TRACE_DIR=/tmp/trace npm run soak -- --minutes 4. Every Switchyard process (src/main.ts or
+// SWITCHYARD_PRELOAD=$PWD/bench/diagnostics/heap-trace.ts HEAP_TRACE_DIR=/tmp/trace npm run soak -- --minutes 4
+// (bench/chaos/cluster.ts loads it into the Switchyard processes only). Every Switchyard process (src/main.ts or
 // dist/src/main.js) then writes one JSON line every 2 s to HEAP_TRACE_DIR/<pid>.jsonl: RSS, each
 // V8 heap space's used/size, and the full (mark-compact) GCs since the last line with their
 // pause, so an old-space excursion can be told from a leak (fill rate vs what a full GC frees).
 // HEAP_TRACE_PROFILE=FROM-TO (seconds) also writes <pid>.heapprofile: a sampling heap profile of
 // the objects allocated in that span that survived the young generation (live at the end, or
-// freed only by a full GC) — what fills the old space, by allocating stack.
+// freed only by a full GC) — what fills the old space, by allocating stack. HEAP_TRACE_GC=1 turns on
+// V8's GC trace (--trace-gc-verbose) in those processes.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
@@ -16,11 +18,13 @@ const dir = process.env.HEAP_TRACE_DIR;
 const script = process.argv[1] ?? '';
 if (dir !== undefined && /main\.(ts|js)$/.test(script)) {
   mkdirSync(dir, { recursive: true });
+  // V8's own account of each GC (growing factor, limits) on the process's stdout.
+  if (process.env.HEAP_TRACE_GC === '1') v8.setFlagsFromString('--trace-gc --trace-gc-verbose');
   const file = join(dir, `${process.pid}.jsonl`);
   const started = Date.now();
   let majors: number[] = [];
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(Math.round(e.duration * 10) / 10);
+    for (const e of list.getEntries()) if (((e as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(Math.round(e.duration * 10) / 10);
   }).observe({ entryTypes: ['gc'] });
   const span = /^(\d+)-(\d+)$/.exec(process.env.HEAP_TRACE_PROFILE ?? '');
   if (span !== null) {
