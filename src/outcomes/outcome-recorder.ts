@@ -119,9 +119,9 @@ export class OutcomeRecorder {
    * Publishes every series that changed since the last publish. Only the slots that changed are
    * written (normally the current one) and the slot that fell out of the retention is deleted
    * by name: rewriting every retained bucket of a busy series every round (91 sketches and
-   * reservoirs as JSON) was most of what a quiet instance promoted to V8's old space. Every
-   * `COMPLETE_EVERY` rounds of a series, after a failure, and the first time, the whole series
-   * is written instead, which also repairs a Redis that lost it (restarted, flushed).
+   * reservoirs as JSON) was most of what a quiet instance promoted to V8's old space. The whole
+   * series is written the first time, after a failure, when the store says it had lost the series
+   * (a restarted or flushed Redis), and every `COMPLETE_EVERY` rounds as a last resort.
    */
   publish(): Promise<void> {
     const store = this.options.store;
@@ -133,9 +133,13 @@ export class OutcomeRecorder {
       for (const [key, from] of dirty) {
         const update = this.updateOf(key, from, firstKept);
         try {
-          await store.publish(this.options.instance, key, update, this.settings.retentionMs);
+          const existed = await store.publish(this.options.instance, key, update, this.settings.retentionMs);
           const before = this.published.get(key);
-          this.published.set(key, { firstKept, partials: update.complete || before === undefined ? 0 : before.partials + 1 });
+          if (!existed && !update.complete) {
+            // The store lost the series (a restarted or flushed Redis): the next round writes it whole.
+            this.published.delete(key);
+            this.dirty.set(key, Math.min(from, this.dirty.get(key) ?? from));
+          } else this.published.set(key, { firstKept, partials: update.complete || before === undefined ? 0 : before.partials + 1 });
         } catch (error) {
           // The next round writes the whole series: what this one did not is still in memory.
           this.published.delete(key);
@@ -217,8 +221,11 @@ export class OutcomeRecorder {
   }
 }
 
-/** A series is written whole every this many publishes of it (a minute at the default 2 s). */
-const COMPLETE_EVERY = 30;
+/**
+ * A series is written whole at least every this many publishes of it (5 minutes at the default
+ * 2 s): a lost series is noticed at once, so this only bounds what nothing else would catch.
+ */
+const COMPLETE_EVERY = 150;
 
 interface PublishedSeries {
   /** The first slot kept at that publish: slots before it were deleted (or never published). */

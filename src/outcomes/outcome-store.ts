@@ -23,8 +23,12 @@ export interface OutcomeUpdate {
 export interface OutcomeStore {
   /** `redis`, for answers and logs. */
   readonly kind: string;
-  /** Writes `update` to this instance's published buckets of `series`; the series expires `retentionMs` after. */
-  publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<void>;
+  /**
+   * Writes `update` to this instance's published buckets of `series`; the series expires
+   * `retentionMs` after. Resolves false when the store had no such series before this write
+   * (expired, or lost by a restarted or flushed Redis): the caller then publishes it whole.
+   */
+  publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<boolean>;
   /** Every instance's buckets of `series` (parsed; malformed ones dropped), with the instance that published each. */
   read(series: string): Promise<{ instance: string; bucket: OutcomeBucket }[]>;
   close(): Promise<void>;

@@ -32,7 +32,7 @@ export class RedisOutcomeStore implements OutcomeStore {
     return `${this.options.namespace}:outcomes:${series}`;
   }
 
-  async publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<void> {
+  async publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<boolean> {
     const key = this.key(series);
     const field = (start: number) => `${instance}@${start}`;
     const fields: string[] = [];
@@ -44,11 +44,14 @@ export class RedisOutcomeStore implements OutcomeStore {
       const kept = new Set(update.buckets.map((b) => field(b.start)));
       removed.push(...(await redis.hkeys(key)).filter((f) => f.startsWith(`${instance}@`) && !kept.has(f)));
     }
-    const multi = redis.multi();
+    const multi = redis.multi().exists(key);
     if (fields.length > 0) multi.hset(key, ...fields);
     if (removed.length > 0) multi.hdel(key, ...removed);
     multi.pexpire(key, retentionMs);
-    await multi.exec();
+    const replies = await multi.exec();
+    const existed = replies?.[0];
+    if (existed === undefined || existed[0] !== null) throw existed?.[0] ?? new Error('outcome publish: MULTI was discarded');
+    return existed[1] === 1;
   }
 
   async read(series: string): Promise<{ instance: string; bucket: OutcomeBucket }[]> {

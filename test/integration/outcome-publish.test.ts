@@ -10,7 +10,7 @@ import { startRedis, type RedisServer } from '../support/redis-server.js';
 /**
  * Publishing writes only the slots that changed, deletes the slot that expired, and yet what a
  * private redis-server holds after every round is exactly this instance's unexpired buckets —
- * with a whole-series write the first time, every 30th round, and after a failed round.
+ * with a whole-series write the first time, after a failed round and after Redis lost the series.
  */
 const BUCKET_MS = 1000;
 const RETENTION_MS = 5000;
@@ -29,7 +29,7 @@ class SpyStore implements OutcomeStore {
   readonly updates: OutcomeUpdate[] = [];
   failNext = false;
   constructor(readonly inner: RedisOutcomeStore) {}
-  publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<void> {
+  publish(instance: string, series: string, update: OutcomeUpdate, retentionMs: number): Promise<boolean> {
     this.updates.push(update);
     if (this.failNext) {
       this.failNext = false;
@@ -68,8 +68,11 @@ async function publishRounds(store: SpyStore, recorder: OutcomeRecorder, clock: 
       recorded.set(slot, (recorded.get(slot) ?? 0) + 1);
     }
     if (round === 45) store.failNext = true;
+    if (round === 55) await redis.command('FLUSHALL'); // Redis lost everything (as a restart without persistence does)
     await recorder.publish();
-    if (round === 45) continue; // that round's write was refused: Redis is one round behind
+    // Rounds 45 (write refused) and 55 (only the changed slot written to an empty Redis) leave
+    // Redis behind; the round after each writes the whole series.
+    if (round === 45 || round === 55) continue;
     const firstKept = Math.floor((clock() - RETENTION_MS) / BUCKET_MS) * BUCKET_MS;
     const expected = [...recorded].filter(([slot]) => slot >= firstKept).sort(([a], [b]) => a - b);
     const inRedis = (await store.read(SERIES)).map((p) => [p.bucket.start, p.bucket.requests] as const).sort(([a], [b]) => a - b);
@@ -78,9 +81,9 @@ async function publishRounds(store: SpyStore, recorder: OutcomeRecorder, clock: 
     advance(400);
   }
   const complete = store.updates.flatMap((u, i) => (u.complete ? [i] : []));
-  // One update per round: the first publish, the 30th after it, and the one after the injected failure.
+  // One update per round; whole ones: the first publish, after the failure, after the flush.
   assert.equal(store.updates.length, rounds);
-  assert.deepEqual(complete, [0, 30, 46]);
+  assert.deepEqual(complete, [0, 46, 56]);
   const partial = store.updates.filter((u) => !u.complete);
   assert.ok(partial.length >= rounds - 5);
   assert.ok(
