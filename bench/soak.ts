@@ -42,6 +42,11 @@ interface Sample {
   readonly atS: number;
   /** The machine's 1-minute load average (2 cores shared with other work: read latency with it). */
   readonly load: number;
+  /**
+   * Share of the machine's CPU time the hypervisor gave to other guests in the window (/proc/stat
+   * `steal`, %): latency rises with it while nothing in Switchyard changed — read p99 with it.
+   */
+  readonly stealPct: number;
   /** Each instance's CPU time per request in the window: what Switchyard itself spends, whatever the contention. */
   readonly cpuMsPerRequest: number[];
   readonly rssMb: number[];
@@ -68,6 +73,12 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
 }
 
+/** The machine's CPU times so far (/proc/stat's first line): steal and the total, in USER_HZ. */
+function machineCpu(): { steal: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { steal: fields[7] ?? 0, total: fields.reduce((a, b) => a + b, 0) };
+}
+
 const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
 const log = (line: string): void => void process.stderr.write(`soak: ${line}\n`);
@@ -81,6 +92,7 @@ try {
   let seen = 0;
   const pids = cluster.switchyards.map((run) => run!.pid);
   let cpuBefore = pids.map(cpuSeconds);
+  let machineBefore = machineCpu();
   while (load.now() < end) {
     await delay(Math.min(SAMPLE_MS, end - load.now()));
     const stats = await Promise.all(cluster.urls.map(scrape));
@@ -92,9 +104,13 @@ try {
     // Requests alternate between the two instances: each served half of the window's.
     const cpuMsPerRequest = cpuNow.map((c, i) => Math.round(((c - cpuBefore[i]!) * 1000 * 1000) / Math.max(1, window.length / pids.length)) / 1000);
     cpuBefore = cpuNow;
+    const machineNow = machineCpu();
+    const stealPct = Math.round(((machineNow.steal - machineBefore.steal) * 1000) / Math.max(1, machineNow.total - machineBefore.total)) / 10;
+    machineBefore = machineNow;
     const sample: Sample = {
       atS: Math.round(load.now() / 1000),
       load: Math.round(loadavg()[0]! * 10) / 10,
+      stealPct,
       cpuMsPerRequest,
       rssMb: stats.map((s) => mb(s.rss)),
       heapMb: stats.map((s) => mb(s.heap)),
@@ -104,7 +120,7 @@ try {
       p99Ms: Math.round(lat.p99 * 10) / 10,
     };
     samples.push(sample);
-    log(`${sample.atS} s: load ${sample.load}, cpu/req ${sample.cpuMsPerRequest.join('/')} ms, rss ${sample.rssMb.join('/')} MB, heap ${sample.heapMb.join('/')} MB, loop p99 ${sample.loopP99Ms.join('/')} ms, clients p50/p99 ${sample.p50Ms}/${sample.p99Ms} ms (${sample.requests})`);
+    log(`${sample.atS} s: load ${sample.load}, steal ${sample.stealPct}%, cpu/req ${sample.cpuMsPerRequest.join('/')} ms, rss ${sample.rssMb.join('/')} MB, heap ${sample.heapMb.join('/')} MB, loop p99 ${sample.loopP99Ms.join('/')} ms, clients p50/p99 ${sample.p50Ms}/${sample.p99Ms} ms (${sample.requests})`);
   }
   outcomes = await load.stop();
   await delay(500);
@@ -139,7 +155,8 @@ for (let i = 0; i < cluster.urls.length; i++) {
 const p99 = warm.map((s) => s.p99Ms);
 const drift = median(p99.slice(-third)) / median(p99.slice(0, third));
 const loads = warm.map((s) => s.load);
-checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${round3(median(p99.slice(0, third)))} → ${round3(median(p99.slice(-third)))} ms (×${drift.toFixed(2)}); machine load average meanwhile ${round3(median(loads.slice(0, third)))} → ${round3(median(loads.slice(-third)))}` });
+const steals = warm.map((s) => s.stealPct);
+checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `median window p99 ${round3(median(p99.slice(0, third)))} → ${round3(median(p99.slice(-third)))} ms (×${drift.toFixed(2)}); machine load average meanwhile ${round3(median(loads.slice(0, third)))} → ${round3(median(loads.slice(-third)))}, CPU steal ${round3(median(steals.slice(0, third)))} → ${round3(median(steals.slice(-third)))}%` });
 checks.push({
   what: 'nothing lost or misrouted, no error reached a client',
   pass: figures.lost === 0 && figures.misrouted === 0 && figures.errors.length === 0,
@@ -148,9 +165,9 @@ checks.push({
 
 const verdict = checks.every((c) => c.pass) ? 'PASS' : 'FAIL';
 const table = [
-  '| t (s) | load avg | CPU ms/req (a/b) | RSS MB (a/b) | heap MB (a/b) | loop p99 ms (a/b) | requests | client p50 / p99 ms |',
-  '|---:|---:|---|---|---|---|---:|---|',
-  ...samples.map((s) => `| ${s.atS} | ${s.load} | ${s.cpuMsPerRequest.join(' / ')} | ${s.rssMb.join(' / ')} | ${s.heapMb.join(' / ')} | ${s.loopP99Ms.join(' / ')} | ${s.requests} | ${s.p50Ms} / ${s.p99Ms} |`),
+  '| t (s) | load avg | steal % | CPU ms/req (a/b) | RSS MB (a/b) | heap MB (a/b) | loop p99 ms (a/b) | requests | client p50 / p99 ms |',
+  '|---:|---:|---:|---|---|---|---|---:|---|',
+  ...samples.map((s) => `| ${s.atS} | ${s.load} | ${s.stealPct} | ${s.cpuMsPerRequest.join(' / ')} | ${s.rssMb.join(' / ')} | ${s.heapMb.join(' / ')} | ${s.loopP99Ms.join(' / ')} | ${s.requests} | ${s.p50Ms} / ${s.p99Ms} |`),
 ].join('\n');
 const report = `Soak ${new Date().toISOString()}: ${minutes} min at ${rate} req/s, ${unleash ? 'Unleash on' : 'no Unleash'}; ${verdict}\n\n${checks.map((c) => `- ${c.pass ? 'pass' : 'FAIL'}: ${c.what} — ${c.detail}`).join('\n')}\n\n${table}\n`;
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
