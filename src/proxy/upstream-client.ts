@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import { endSpan, runInContext, startSideSpan } from '../telemetry/routing-telemetry.js';
 import type { Dispatch, Exchange } from './dispatch.js';
 import { forwardedRequestHeaders, removeHopByHop, stripPathPrefix } from './forwarded-headers.js';
-import { IDLE_SOCKET_MS } from './idle-sockets.js';
+import { IDLE_SOCKET_MS, isStaleReuse } from './idle-sockets.js';
 import { forwardInterim } from './interim-response.js';
 import { createMiddlewareDispatch } from './middleware-dispatch.js';
 import { createNativeDispatch } from './native-dispatch.js';
@@ -169,11 +169,13 @@ export class UpstreamClient {
         reject(error);
       };
       this.slot(span, (release) => {
-        const send = (): void => {
+        const send = (retry: boolean): void => {
           const outgoing = this.transport.request({ agent: this.agent, hostname: this.url.hostname.replace(/^\[|\]$/g, ''), port: this.url.port, method: call.method, path: this.basePath + call.target, headers: call.headers as OutgoingHttpHeaders, setHost: false, ...(call.signal === undefined ? {} : { signal: call.signal }) });
           armTimers(outgoing, this.config);
           if (call.onInterim !== undefined) outgoing.on('information', (info) => call.onInterim?.(info.statusCode, info.headers));
+          let responded = false;
           outgoing.once('response', (response) => {
+            responded = true;
             removeHopByHop(response.headers);
             const done = (): void => {
               release();
@@ -185,14 +187,16 @@ export class UpstreamClient {
             resolve(response);
           });
           outgoing.once('error', (error) => {
+            // Once, on a fresh connection: the backend closed the pooled one as this call arrived.
+            if (retry && !responded && isStaleReuse(outgoing, error, (call.body?.length ?? 0) > 0)) return send(false);
             release();
             // Shadow calls (no route) are judged by the shadow mirror, not logged here.
             failed(call.route === undefined ? toUpstreamFailure(this.config.name, error) : this.failure(error, call.route, 'cache fill from'));
           });
           outgoing.end(call.body ?? undefined);
         };
-        if (ctx === null) send();
-        else runInContext(ctx, send);
+        if (ctx === null) send(true);
+        else runInContext(ctx, () => send(true));
       }, failed);
     });
   }
