@@ -160,7 +160,7 @@ checks.push({ what: 'client p99 does not drift', pass: drift <= 1.5, detail: `me
 checks.push({
   what: 'nothing lost or misrouted, no error reached a client',
   pass: figures.lost === 0 && figures.misrouted === 0 && figures.errors.length === 0,
-  detail: `${figures.sent} sent; ${Object.entries(figures.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}; lost ${figures.lost}; misrouted ${figures.misrouted}${figures.misroutedExamples.length > 0 ? ` (${figures.misroutedExamples.join(' | ')})` : ''}`,
+  detail: `${figures.sent} sent; ${Object.entries(figures.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}; lost ${figures.lost}; misrouted ${figures.misrouted}${figures.misroutedExamples.length > 0 ? ` (${figures.misroutedExamples.join(' | ')})` : ''}${failedExamples(outcomes)}`,
 });
 
 const verdict = checks.every((c) => c.pass) ? 'PASS' : 'FAIL';
@@ -179,4 +179,12 @@ if (verdict !== 'PASS') process.exitCode = 1;
 /** Three decimals: a median of two samples printed as 1.6400000000000001 otherwise. */
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** The first few requests that did not get a 200, each with enough to find it in the logs. */
+function failedExamples(all: readonly Outcome[]): string {
+  const failed = all.filter((o) => o.status !== 200);
+  if (failed.length === 0) return '';
+  const shown = failed.slice(0, 10).map((o) => `${o.path} at ${(o.sentAt / 1000).toFixed(1)} s on instance ${o.instance} → ${o.status ?? 'no answer'} ${o.error ?? ''}${o.retried ? ` (retried after ${o.firstError})` : ''}`.trim());
+  return `; not 200: ${shown.join(' | ')}${failed.length > shown.length ? ` | … ${failed.length - shown.length} more` : ''}`;
 }
