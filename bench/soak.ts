@@ -81,6 +81,7 @@ function machineCpu(): { steal: number; total: number } {
 
 const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const log = (line: string): void => void process.stderr.write(`soak: ${line}\n`);
 const cluster = await ChaosCluster.start({ unleash, log, legacyResponseTimeoutMs: 5_000 });
 const samples: Sample[] = [];
@@ -125,6 +126,11 @@ try {
   outcomes = await load.stop();
   await delay(500);
   records = await cluster.sideRecords(1);
+  // What the instances logged is gone with the cluster's directory: kept when a client saw a failure.
+  if (outcomes.some((o) => o.status !== 200)) {
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, 'soak-switchyard.log'), cluster.capturedOutput());
+  }
 } finally {
   await cluster.stop();
 }
@@ -170,7 +176,6 @@ const table = [
   ...samples.map((s) => `| ${s.atS} | ${s.load} | ${s.stealPct} | ${s.cpuMsPerRequest.join(' / ')} | ${s.rssMb.join(' / ')} | ${s.heapMb.join(' / ')} | ${s.loopP99Ms.join(' / ')} | ${s.requests} | ${s.p50Ms} / ${s.p99Ms} |`),
 ].join('\n');
 const report = `Soak ${new Date().toISOString()}: ${minutes} min at ${rate} req/s, ${unleash ? 'Unleash on' : 'no Unleash'}; ${verdict}\n\n${checks.map((c) => `- ${c.pass ? 'pass' : 'FAIL'}: ${c.what} — ${c.detail}`).join('\n')}\n\n${table}\n`;
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'soak.md'), report);
 process.stdout.write(report);

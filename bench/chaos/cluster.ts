@@ -295,12 +295,12 @@ export class ChaosCluster {
     return { legacy, legacyShadow, newServed, newShadow: new Set(seen.shadow) };
   }
 
-  /** Everything the Switchyard processes printed (for greps of the captured output). */
   /** Unleash's tokens (exact strings: their `*:env.` prefix is ordinary text), when it runs. */
   unleashTokens(): Record<string, string> {
     return this.unleash === null ? {} : { 'unleash client token': this.unleash.clientToken, 'unleash admin token': this.unleash.adminToken };
   }
 
+  /** Everything the Switchyard processes printed (for greps of the captured output). */
   capturedOutput(): string {
     return readdirSync(this.dir)
       .filter((f) => /^switchyard-\d+-\d+\.log$/.test(f))
