@@ -74,13 +74,14 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, what: stri
 }
 
 /**
- * The other instance's next answers after a purge, until its first MISS (within 2 s). Redis sends
- * the invalidation to that instance's tracking connection while it runs the DEL; the purging
- * caller's reply and that message travel on different connections, so a request sent the instant
- * the purge returns can still be answered from the copy, for as long as the message takes to be
- * read (seen once in four full-suite runs, both instances in this one process).
+ * The other instance's next answers after a purge, a DEL or a FLUSHDB, until its first MISS (within
+ * 2 s). Redis sends the invalidation to that instance's tracking connection while it runs the
+ * command; the caller's reply and that message travel on different connections, so a request sent
+ * the instant the command returns can still be answered from the copy, for as long as the message
+ * takes to be read (seen once in four full-suite runs for a purge, and once for a FLUSHDB, both
+ * instances in this one process).
  */
-async function firstMissAfterPurge(url: string, path: string): Promise<Reply> {
+async function firstMissAfterInvalidation(url: string, path: string): Promise<Reply> {
   const deadline = Date.now() + 2000;
   for (;;) {
     const r = await request(url, path);
@@ -238,7 +239,7 @@ describe('response cache on Redis: instances share it', () => {
     await request(a.url, '/c/cacheable?t=purge-shared');
     assert.equal((await request(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'HIT');
     assert.equal(await a.switchyard.purgeCache({ prefix: '/c/cacheable' }) >= 1, true);
-    assert.equal((await firstMissAfterPurge(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'MISS');
+    assert.equal((await firstMissAfterInvalidation(b.url, '/c/cacheable?t=purge-shared')).headers['x-switchyard-cache'], 'MISS');
     assert.ok((await b.switchyard.purgeCache({ all: true })) >= 1);
     assert.equal((await redis.command('DBSIZE')).trim(), ':0');
   });
@@ -275,7 +276,7 @@ describe('response cache on Redis: coherent in-process copies (client tracking)'
     assert.equal((await getsProcessed()) - gets, 0, 'the HITs came from the in-process copy');
 
     assert.ok((await a.switchyard.purgeCache({ url: path })) >= 1);
-    const after = await firstMissAfterPurge(b.url, path);
+    const after = await firstMissAfterInvalidation(b.url, path);
     assert.equal(after.headers['x-switchyard-cache'], 'MISS', 'B dropped its copy when Redis told it about the purge');
     assert.notEqual(after.json().nonce, first.json().nonce);
     assert.equal((await request(a.url, path)).json().nonce, after.json().nonce, "A answers with B's new entry");
@@ -287,7 +288,7 @@ describe('response cache on Redis: coherent in-process copies (client tracking)'
     const keys = (await redis.command('KEYS', '*near-del*')).split('\r\n').filter((line) => line.includes('near-del'));
     assert.ok(keys.length >= 1, 'the entry is in Redis');
     for (const key of keys) await redis.command('DEL', key);
-    const after = await request(b.url, path);
+    const after = await firstMissAfterInvalidation(b.url, path);
     assert.equal(after.headers['x-switchyard-cache'], 'MISS');
     assert.notEqual(after.json().nonce, first.json().nonce);
   });
@@ -296,7 +297,7 @@ describe('response cache on Redis: coherent in-process copies (client tracking)'
     const flushed = '/c/cacheable?t=near-flush';
     await heldByB(flushed);
     await redis.command('FLUSHDB');
-    assert.equal((await request(b.url, flushed)).headers['x-switchyard-cache'], 'MISS');
+    assert.equal((await firstMissAfterInvalidation(b.url, flushed)).headers['x-switchyard-cache'], 'MISS');
 
     await waitUntil(() => b.switchyard.cacheStats().store.nearCopies, 'tracking set up again after the flush');
     const path = '/c/cacheable?t=near-kill';
