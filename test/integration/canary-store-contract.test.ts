@@ -88,8 +88,12 @@ describe('Redis canary store and lease', () => {
     const b = new RedisCanaryStore(options);
     try {
       await a.put(run('users', 1, 5), null);
+      assert.equal((await a.list())[0]?.setPercentage, 5, 'A has read (and parsed) version 1');
       assert.equal((await b.get('users'))?.setPercentage, 5);
       assert.equal(await b.put(run('users', 2, 25), 1), true);
+      // A parses a stored run once per version: B's write must not be hidden by what A parsed before.
+      assert.deepEqual((await a.list()).map((r) => [r.version, r.setPercentage]), [[2, 25]]);
+      assert.equal((await a.get('users'))?.setPercentage, 25);
       assert.equal(await a.put(run('users', 2, 50), 1), false);
     } finally {
       await a.close();
