@@ -7,6 +7,7 @@
  */
 import http, { type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Pool, type Dispatcher } from 'undici';
 import type { Request, Response } from 'express';
 import type { NewHandler } from '../src/index.js';
 import { startTelemetry } from '../src/telemetry/otel-sdk.js';
@@ -97,6 +98,39 @@ function bareProxy(flaskUrl: string, forwarded: boolean): RequestListener {
   };
 }
 
+/** The same bare proxy on undici's Pool.dispatch (no ClientRequest/IncomingMessage per request). */
+function bareUndiciProxy(flaskUrl: string): RequestListener {
+  const url = new URL(flaskUrl);
+  const pool = new Pool(url.origin, { connections: 64, pipelining: 1 });
+  return (req, res) => {
+    const headers = { ...req.headers, host: url.host };
+    delete headers.connection;
+    pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers: headers }, {
+      onConnect() {},
+      onHeaders(status, raw) {
+        const lines: string[] = [];
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = raw[i]?.toString('latin1') ?? '';
+          if (name.length === 10 && name.toLowerCase() === 'connection') continue;
+          lines.push(name, raw[i + 1]?.toString('latin1') ?? '');
+        }
+        res.writeHead(status, lines);
+        return true;
+      },
+      onData(chunk) {
+        return res.write(chunk);
+      },
+      onComplete() {
+        res.end();
+      },
+      onError() {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      },
+    });
+  };
+}
+
 const helloBody = JSON.stringify({ message: 'Hello' });
 const bareJson: RequestListener = (_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(helloBody) });
@@ -106,6 +140,7 @@ const bareJson: RequestListener = (_req, res) => {
 const modes: Record<string, (flaskUrl: string) => Promise<RequestListener>> = {
   'bare-proxy': (flaskUrl) => Promise.resolve(bareProxy(flaskUrl, false)),
   'bare-proxy-forwarded': (flaskUrl) => Promise.resolve(bareProxy(flaskUrl, true)),
+  'bare-undici-proxy': (flaskUrl) => Promise.resolve(bareUndiciProxy(flaskUrl)),
   'bare-json': () => Promise.resolve(bareJson),
   express: () => {
     const app = express();

@@ -103,6 +103,30 @@ describe('response cache: RFC 9111 behaviour against real gunicorn (memory store
     assert.equal(n, 1);
   });
 
+  it('every answer of a cached route carries the decision headers once, whichever path wrote it', async () => {
+    const seen: [string, Reply][] = [];
+    const look = async (what: string, path: string, headers?: Record<string, string>) => seen.push([what, await get(path, headers)]);
+    await look('MISS', '/c/etag?max_age=600&t=decision');
+    await look('HIT', '/c/etag?max_age=600&t=decision');
+    const etag = String(seen[1]?.[1].headers['etag']);
+    await look('HIT', '/c/etag?max_age=600&t=decision', { 'if-none-match': etag });
+    await look('BYPASS', '/c/binary?kb=1&t=decision', { range: 'bytes=0-9' });
+    await look('MISS', '/c/cacheable?t=decision-cold', { 'cache-control': 'only-if-cached' });
+    await look('MISS', '/st/cacheable?max_age=1&t=decision');
+    advance(2);
+    await look('STALE', '/st/cacheable?max_age=1&t=decision');
+    assert.deepEqual(
+      seen.map(([, r]) => [r.status, r.headers['x-switchyard-cache']]),
+      [[200, 'MISS'], [200, 'HIT'], [304, 'HIT'], [200, 'BYPASS'], [504, 'MISS'], [200, 'MISS'], [200, 'STALE']],
+    );
+    for (const [what, reply] of seen) {
+      assert.equal(reply.headers['x-switchyard-cache'], what);
+      // Node joins a repeated header with ", ": a header written twice would read "legacy, legacy".
+      assert.equal(reply.headers['x-switchyard-backend'], 'legacy', `${what} ${reply.status}`);
+      assert.match(String(reply.headers['x-switchyard-route']), /^(cached|stale)$/, `${what} ${reply.status}`);
+    }
+  });
+
   it('HEAD is answered from the GET entry; the query order does not matter', async () => {
     const n = await countHits('/cacheable', async () => {
       const full = await get('/c/cacheable?a=1&b=2');
