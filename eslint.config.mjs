@@ -8,6 +8,7 @@ const IO_LIBRARIES = [
   { name: 'ioredis', message: 'Only cache/flags adapters (src/**/redis-*.ts) may import ioredis.' },
   { name: 'unleash-client', message: 'Only the Unleash adapter (src/flags/unleash-*.ts) may import unleash-client.' },
   { name: 'http-proxy-middleware', message: 'Only src/proxy/middleware-dispatch.ts (the Express middleware dispatch) may import http-proxy-middleware.' },
+  { name: 'undici', message: "Only src/proxy/undici-dispatch.ts (the standalone handler's dispatch) may import undici." },
 ];
 const OTEL = { group: ['@opentelemetry/*'], message: 'Only src/telemetry/ may import the OpenTelemetry SDK.' };
 const NODE_IO = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process', 'fs', 'http', 'https', 'net'].map((name) => ({
@@ -42,6 +43,10 @@ export default tseslint.config(
   {
     files: ['src/proxy/middleware-dispatch.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: IO_LIBRARIES.filter((l) => l.name !== 'http-proxy-middleware'), patterns: [OTEL] }] },
+  },
+  {
+    files: ['src/proxy/undici-dispatch.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: IO_LIBRARIES.filter((l) => l.name !== 'undici'), patterns: [OTEL] }] },
   },
   {
     files: ['src/**/redis-*.ts'],

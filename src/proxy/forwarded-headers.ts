@@ -39,6 +39,30 @@ export function endToEndHeaders(headers: IncomingHttpHeaders, reframed = false):
 }
 
 /**
+ * A response's raw header lines (name, value, … as undici hands them over) as the lines a client
+ * gets: endToEndHeaders' rules (hop-by-hop and Connection-named headers dropped, Transfer-Encoding
+ * too — Node frames the body anew), names and values as the backend wrote them.
+ */
+export function endToEndLines(raw: readonly Buffer[]): string[] {
+  const lines: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+    if (HOP_BY_HOP_SET.has(lower) || lower === 'transfer-encoding') continue;
+    lines.push(name, value);
+  }
+  if (connection === undefined) return lines;
+  const named = headersNamedInConnection(connection);
+  if (named.size === 0) return lines;
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) if (!named.has(lines[i]!.toLowerCase())) kept.push(lines[i]!, lines[i + 1]!);
+  return kept;
+}
+
+/**
  * The headers a Connection header names, which a proxy drops (RFC 9110 §7.6.1) — except framing
  * and our own forwarding headers, which a client must never be able to strip. The cache reads
  * this too: what legacy does not receive cannot key a variant.

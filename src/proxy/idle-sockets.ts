@@ -9,6 +9,10 @@ export const IDLE_SOCKET_MS = 1000;
 /** Methods a proxy may send twice (RFC 9110 §9.2.1 safe methods): retried only without a body. */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+export function isRetryableRequest(method: string): boolean {
+  return RETRYABLE_METHODS.has(method);
+}
+
 /**
  * The one failure a proxy retries by itself: a bodiless safe request written on a pooled
  * connection that the backend closed at that moment (ECONNRESET/EPIPE on a reused socket, before
@@ -18,7 +22,7 @@ const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * connection outlive the backend's timeout, and without this the client would get a 502.
  */
 export function isStaleReuse(request: { readonly reusedSocket: boolean; readonly method: string }, error: unknown, hasBody: boolean): boolean {
-  if (hasBody || !request.reusedSocket || !RETRYABLE_METHODS.has(request.method)) return false;
+  if (hasBody || !request.reusedSocket || !isRetryableRequest(request.method)) return false;
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ECONNRESET' || code === 'EPIPE';
 }

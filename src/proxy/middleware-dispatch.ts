@@ -4,11 +4,13 @@ import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middlewar
 import type { UpstreamConfig } from '../config/types.js';
 import type { Dispatch, Exchange } from './dispatch.js';
 import { removeHopByHop } from './forwarded-headers.js';
+import { forwardInterim } from './interim-response.js';
+import { armTimers } from './upstream-timers.js';
 
 /**
  * The only module that talks to http-proxy-middleware: the dispatch of the embeddable Express
  * `middleware` (one proxy per upstream, over the upstream client's pool). What to send, the
- * timers and the error mapping come from the upstream client through the exchange.
+ * error mapping come from the upstream client through the exchange; the timers are armTimers'.
  */
 export function createMiddlewareDispatch(config: UpstreamConfig, agent: http.Agent): Dispatch {
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
@@ -20,13 +22,15 @@ export function createMiddlewareDispatch(config: UpstreamConfig, agent: http.Age
     ejectPlugins: true,
     plugins: [
       (server) => {
-        server.on('proxyReq', (proxyReq, req) => {
+        server.on('proxyReq', (proxyReq, req, res) => {
           const exchange = exchanges.get(req);
           if (exchange === undefined) return;
           // Emitted from the request's 'socket' event, before its headers are written (the agent
           // never queues, so the socket comes at once): the path can still be set byte-exact —
           // http-proxy's own join collapses `//` and rewrites `http:/`.
           proxyReq.path = exchange.path;
+          armTimers(proxyReq, config);
+          proxyReq.on('information', (info) => forwardInterim(res, info.statusCode, info.headers));
           exchange.started(proxyReq);
         });
         server.on('proxyRes', (proxyRes, _req, res) => {

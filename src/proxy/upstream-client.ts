@@ -1,4 +1,4 @@
-import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { UpstreamConfig } from '../config/types.js';
 import { sendProblem } from '../errors/problem.js';
@@ -6,13 +6,12 @@ import { UpstreamOverloadedError, type SwitchyardError } from '../errors/switchy
 import { toUpstreamFailure } from '../errors/upstream-failure.js';
 import type { Logger } from '../logging/logger.js';
 import { endSpan, runInContext, startSideSpan } from '../telemetry/routing-telemetry.js';
-import type { Dispatch, Exchange } from './dispatch.js';
+import type { Dispatch, Exchange, NativeDispatch, StartedCall } from './dispatch.js';
 import { forwardedRequestHeaders, removeHopByHop, stripPathPrefix } from './forwarded-headers.js';
 import { IDLE_SOCKET_MS, isStaleReuse } from './idle-sockets.js';
-import { forwardInterim } from './interim-response.js';
 import { createMiddlewareDispatch } from './middleware-dispatch.js';
-import { createNativeDispatch } from './native-dispatch.js';
 import { armTimers } from './upstream-timers.js';
+import { createUndiciDispatch } from './undici-dispatch.js';
 import { UpstreamLimiter, type SlotRejection } from './upstream-limiter.js';
 
 /** What one forwarded request needs beyond the request itself. */
@@ -49,7 +48,7 @@ export interface UpstreamCall extends UpstreamRequest {
   readonly signal?: AbortSignal;
 }
 
-/** Which dispatch moves a proxied request: http-proxy-middleware (embedded) or node:http (the standalone handler). */
+/** Which dispatch moves a proxied request: http-proxy-middleware (embedded) or undici (the standalone handler). */
 export type DispatchKind = 'middleware' | 'native';
 
 export interface UpstreamClientOptions {
@@ -74,7 +73,7 @@ export class UpstreamClient {
   private readonly url: URL;
   private readonly basePath: string;
   private readonly transport: typeof http | typeof https;
-  private readonly native: Dispatch;
+  private native: NativeDispatch | undefined;
   private middlewareDispatch: Dispatch | undefined;
   /** The proxied request's span attributes: the same for every request (the span copies them). */
   private readonly spanAttributes: Readonly<Record<string, string>>;
@@ -96,7 +95,6 @@ export class UpstreamClient {
     const agentOptions = { keepAlive: config.keepAlive, maxSockets: Infinity, maxFreeSockets: options.unlimited === true ? 8 : config.maxInFlight, scheduling: 'lifo' as const, timeout: IDLE_SOCKET_MS };
     this.agent = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.limiter = options.limiter ?? new UpstreamLimiter(options.unlimited === true ? { maxInFlight: Infinity, maxQueue: 0, queueTimeoutMs: config.queueTimeoutMs } : config);
-    this.native = createNativeDispatch(this.url, this.agent);
     this.spanAttributes = { 'switchyard.upstream': config.name, 'server.address': config.url };
   }
 
@@ -112,7 +110,7 @@ export class UpstreamClient {
     // The span covers the wait for a slot and the call; the grant may come from another
     // request's release, so the call runs in this span's context explicitly.
     const { span, ctx } = startSideSpan('legacy', this.spanAttributes);
-    let upstream: ClientRequest | undefined;
+    let upstream: StartedCall | undefined;
     let problem: string | undefined;
     const answer = (error: SwitchyardError): void => {
       problem = error.code;
@@ -124,14 +122,12 @@ export class UpstreamClient {
       const exchange: Exchange = {
         path: this.basePath + prepared.target,
         headers: prepared.headers,
-        started: (request) => {
-          upstream = request;
-          armTimers(request, this.config);
-          request.on('information', (info) => forwardInterim(res, info.statusCode, info.headers));
+        started: (call) => {
+          upstream = call;
         },
         fail: (error) => answer(this.failure(error, target.route, 'proxy to')),
       };
-      const dispatch = via === 'native' ? this.native : (this.middlewareDispatch ??= createMiddlewareDispatch(this.config, this.agent));
+      const dispatch = via === 'native' ? (this.native ??= createUndiciDispatch(this.url, this.config)).dispatch : (this.middlewareDispatch ??= createMiddlewareDispatch(this.config, this.agent));
       runInContext(ctx, () => dispatch(req, res, exchange));
     }, answer);
     // One listener frees the slot when the exchange ends, or leaves the queue if still waiting
@@ -247,7 +243,10 @@ export class UpstreamClient {
   }
 
   private closePoolIfRetired(): void {
-    if (this.retired && this.own === 0) this.agent.destroy();
+    if (this.retired && this.own === 0) {
+      this.agent.destroy();
+      void this.native?.close();
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { readTelemetryEnvOnly, type TelemetryEnv } from '../config/infrastructure-env.js';
@@ -34,7 +35,7 @@ export interface TelemetryHandle {
 export const SHUTDOWN_BUDGET_MS = 3_000;
 
 /**
- * Starts the OpenTelemetry Node SDK with the HTTP, Express and ioredis instrumentations. Must run
+ * Starts the OpenTelemetry Node SDK with the HTTP, undici, Express and ioredis instrumentations. Must run
  * before express, http-proxy-middleware or ioredis are imported: it registers the ESM loader hook
  * that lets the instrumentations patch ES-module imports. Configuration is the standard OTEL_*
  * environment (service name, endpoint, protocol, sampler, resource attributes). With no exporter
@@ -71,6 +72,9 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryHandle 
       // decision and sides have their own spans) and costs on every request.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER] }),
       new IORedisInstrumentation(),
+      // The standalone handler proxies with undici (src/proxy/undici-dispatch.ts): its client span
+      // and the traceparent legacy receives come from here, as node:http's do from HttpInstrumentation.
+      new UndiciInstrumentation({ ignoreRequestHook: () => isTracingSuppressed(context.active()) }),
     ],
   });
   sdk.start();

@@ -1,4 +1,4 @@
-import { context, isSpanContextValid, metrics, trace, SpanKind, SpanStatusCode, type Attributes, type BatchObservableResult, type Context, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, metrics, propagation, trace, SpanKind, SpanStatusCode, type Attributes, type BatchObservableResult, type Context, type Span } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Side } from '../config/types.js';
 import type { RequestObserver } from '../pipeline/routed-request.js';
@@ -174,4 +174,13 @@ export function startCacheSpan(route: string): { span: Span; ctx: Context } {
 
 export function endCacheSpan(span: Span): void {
   span.end();
+}
+
+/**
+ * The headers the registered propagator writes (traceparent, tracestate, baggage with the SDK
+ * running; none without it). An instrumentation that appends its own (undici's) needs a client's
+ * copies removed first, or the backend would read the client's trace context, not this hop's.
+ */
+export function propagatedHeaderNames(): readonly string[] {
+  return propagation.fields();
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpstreamOverloadedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/errors/switchyard-error.js';
 import { toUpstreamFailure } from '../../src/errors/upstream-failure.js';
-import { endToEndHeaders, forwardedRequestHeaders, headersNamedInConnection, removeHopByHop, stripPathPrefix } from '../../src/proxy/forwarded-headers.js';
+import { endToEndHeaders, endToEndLines, forwardedRequestHeaders, headersNamedInConnection, removeHopByHop, stripPathPrefix } from '../../src/proxy/forwarded-headers.js';
 import { UpstreamLimiter, type SlotRejection } from '../../src/proxy/upstream-limiter.js';
 
 describe('forwarded headers', () => {
@@ -195,5 +195,20 @@ describe('forwarded headers: Connection and end-to-end copies', () => {
     const headers = { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', connection: 'keep-alive, x-private', 'keep-alive': 'timeout=2', 'x-private': '1', etag: '"a"' };
     assert.deepEqual(endToEndHeaders(headers), { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', etag: '"a"' });
     assert.deepEqual(endToEndHeaders(headers, true), { 'content-type': 'text/plain', etag: '"a"' });
+  });
+
+  it('turns raw response header lines into the lines a client gets, by the same rules, names as the backend wrote them', () => {
+    const raw = (...lines: string[]) => lines.map((l) => Buffer.from(l, 'latin1'));
+    assert.deepEqual(
+      endToEndLines(raw('Content-Type', 'text/plain', 'Transfer-Encoding', 'chunked', 'Connection', 'keep-alive, X-Private', 'Keep-Alive', 'timeout=2', 'X-Private', '1', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'ETag', '"a"')),
+      ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'ETag', '"a"'],
+    );
+    // Two Connection lines name headers together; framing and forwarding headers cannot be named away.
+    assert.deepEqual(
+      endToEndLines(raw('Connection', 'x-a', 'X-A', '1', 'connection', 'X-B, content-length, x-forwarded-for', 'x-b', '2', 'Content-Length', '5', 'X-Forwarded-For', '1.2.3.4', 'Upgrade', 'h2c', 'TE', 'trailers')),
+      ['Content-Length', '5', 'X-Forwarded-For', '1.2.3.4'],
+    );
+    assert.deepEqual(endToEndLines(raw('Content-Length', '0')), ['Content-Length', '0']);
+    assert.deepEqual(endToEndLines([]), []);
   });
 });
