@@ -25,9 +25,15 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** Every point of the trailing-`window` envelope within ±`tolerance` of the envelope's median. */
-export function rssEnvelopeCheck(rss: readonly number[], window: number, tolerance = 0.1): EnvelopeVerdict {
-  const envelope = trailingMax(rss, window);
+/**
+ * Every point of the trailing-`window` envelope within ±`tolerance` of the envelope's median.
+ * `before`: the samples taken before `rss` (the warm-up), which the first points' trailing windows
+ * look back into but which are not judged — without them the first judged point's "minute" is that
+ * one sample, and a collection's dip landing on it reads as a lasting drop.
+ */
+export function rssEnvelopeCheck(rss: readonly number[], window: number, tolerance = 0.1, before: readonly number[] = []): EnvelopeVerdict {
+  const history = before.slice(Math.max(0, before.length - (window - 1)));
+  const envelope = trailingMax([...history, ...rss], window).slice(history.length);
   const m = median(envelope);
   const worst = envelope.length === 0 ? Number.NaN : Math.max(...envelope.map((v) => Math.abs(v / m - 1)));
   return { pass: worst <= tolerance, median: m, worst, envelope };

@@ -141,7 +141,8 @@ const third = Math.max(1, Math.floor(warm.length / 3));
 const checks: { what: string; pass: boolean; detail: string }[] = [];
 for (let i = 0; i < cluster.urls.length; i++) {
   const rss = warm.map((s) => s.rssMb[i]!);
-  const envelope = rssEnvelopeCheck(rss, Math.round(60_000 / SAMPLE_MS));
+  const warmUp = samples.filter((s) => !warm.includes(s)).map((s) => s.rssMb[i]!);
+  const envelope = rssEnvelopeCheck(rss, Math.round(60_000 / SAMPLE_MS), 0.1, warmUp);
   const rawWorst = Math.max(...rss.map((v) => Math.abs(v / median(rss) - 1)));
   checks.push({
     what: `instance ${i} RSS (its 1-minute envelope) within ±10% of its median`,

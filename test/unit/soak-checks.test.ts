@@ -33,6 +33,24 @@ describe('soak memory verdict: the RSS envelope', () => {
     assert.equal(rssEnvelopeCheck(down, 6).pass, false);
   });
 
+  it('the first judged points look back into the warm-up: a collection dip on the first one is not a drop', () => {
+    // Soak of 2026-12-03 13:34: RSS 164.8 MB through the warm-up, 131.2 MB on the first sample after it
+    // (V8 handing pages back), 139.5, 153.8, then back at ~160 MB for the rest of the run.
+    const warmUp = [164.4, 164.6, 164.7, 164.7, 164.7, 164.8];
+    const judged = [131.2, 139.5, 153.8, 158.9, ...Array<number>(40).fill(160.5)];
+    const alone = rssEnvelopeCheck(judged, 6);
+    assert.equal(alone.pass, false, 'without the warm-up the first window is that one dip');
+    assert.equal(alone.envelope[0], 131.2);
+    const withHistory = rssEnvelopeCheck(judged, 6, 0.1, warmUp);
+    assert.equal(withHistory.pass, true, JSON.stringify(withHistory.envelope.slice(0, 8)));
+    assert.deepEqual(withHistory.envelope.slice(0, 5), [164.8, 164.8, 164.8, 164.8, 164.8]);
+    assert.equal(withHistory.envelope.length, judged.length, 'only the judged samples have envelope points');
+    // A lasting drop is still caught, at the boundary as later.
+    assert.equal(rssEnvelopeCheck(Array<number>(40).fill(120), 6, 0.1, warmUp).pass, false);
+    const stepDown = rssEnvelopeCheck([...Array<number>(20).fill(160), ...Array<number>(20).fill(120)], 6, 0.1, warmUp);
+    assert.equal(stepDown.pass, false);
+  });
+
   it('within ±10% throughout passes; the tolerance is a parameter', () => {
     const rss = [100, 104, 97, 102, 108, 99, 101, 95, 103];
     assert.equal(rssEnvelopeCheck(rss, 1).pass, true);
