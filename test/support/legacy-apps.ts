@@ -147,8 +147,54 @@ export function findPython(): string {
 // Small helpers
 // ---------------------------------------------------------------------------
 
+/**
+ * A port that is free on 127.0.0.1 now and that the kernel will not hand out by itself: chosen
+ * below the ephemeral range (`net.ipv4.ip_local_port_range`). A port from `listen(0)` is an
+ * ephemeral one, and between closing it and a child process binding it any outgoing connection of
+ * a concurrent test may take it as its local port — a pooled keep-alive connection then holds it
+ * for longer than gunicorn's five bind retries (CI saw "Connection in use" on the demo's Flask
+ * port). Ports handed out by this process are not handed out again; other test processes draw
+ * at random from thousands of ports, and a caller that binds later retries on "in use" anyway.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = FIXED_PORT_RANGE;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  return kernelChosenPort(); // the range is crowded: fall back to the kernel's choice
+}
+
+const handedOut = new Set<number>();
+const FIXED_PORT_RANGE: readonly [number, number] = ((): [number, number] => {
+  let ephemeralLow = 32_768;
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 0) ephemeralLow = first;
+  } catch {
+    // not Linux: keep the IANA/Linux default boundary
+  }
+  // At most 10,000 ports wide and kept below 22,768 where the boundary allows, so a Redis Cluster
+  // node's bus port (port + 10,000) stays below the ephemeral range too.
+  const high = Math.min(ephemeralLow - 1, 22_767);
+  return [Math.max(1_025, high - 9_999), high];
+})();
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
 /** Bind 127.0.0.1:0, read the port the kernel chose, close. */
-export function freePort(): Promise<number> {
+function kernelChosenPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
