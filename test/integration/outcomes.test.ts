@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
+import { eventually } from '../support/shared-state.js';
 import supertest from 'supertest';
 import { request } from '../support/http-client.js';
 import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
@@ -20,6 +21,12 @@ let redis: RedisServer;
 const handlers = {
   fast: (_req: Request, res: Response) => void res.json({ ok: true }),
   failing: (_req: Request, res: Response) => void res.status(503).json({ ok: false }),
+  // Flask's /users/<id> answers {id, name: "user-<id>", source: "flask"}: this port agrees for ids
+  // 0 and 1 modulo 5 and says "new" for the rest, so a known share of the shadows mismatch.
+  user: (req: Request, res: Response) => {
+    const id = Number(req.path.split('/').pop());
+    res.json({ id, name: `user-${id}`, source: id % 5 < 2 ? 'flask' : 'new' });
+  },
 };
 
 const flags = () => `
@@ -41,6 +48,15 @@ routes:
     path: /c/*
     legacy: { upstream: flask, stripPrefix: /c }
     cache: {}
+  - name: timed
+    path: /slow
+    legacy: { upstream: flask }
+  - name: compared
+    path: /users/*
+    legacy: { upstream: flask }
+    new: { handler: user }
+    mode: legacy
+    shadow: { percentage: 100, noisePercentage: 0 }
 `;
 
 async function instance(redisUrl: string | null, name: string): Promise<Listening> {
@@ -68,6 +84,7 @@ interface Outcomes {
   detail?: string;
   window: { ms: number };
   sides: { legacy: SideView; new: SideView };
+  shadow?: { compared: number; mismatched: number; mismatchRate: number | null };
 }
 
 const outcomesOf = async (sy: Listening, route: string, window = '5m') => {
@@ -103,7 +120,8 @@ describe('outcomes per route and side', () => {
       const replies = await Promise.all(batch.map((path, j) => request((i + j) % 2 === 0 ? a.url : b.url, path)));
       received.push(...replies.map((r) => r.status));
     }
-    await delay(400); // both have published
+    // Both have published (every 100 ms) once either sees all 200.
+    for (const sy of [a, b]) await eventually('the fleet view holds all 200', async () => (await outcomesOf(sy, 'mixed')).body.sides.legacy.requests === 200);
     const count = (lo: number) => received.filter((s) => s >= lo && s < lo + 100).length;
     for (const sy of [a, b]) {
       const { status, body } = await outcomesOf(sy, 'mixed');
@@ -119,6 +137,65 @@ describe('outcomes per route and side', () => {
       assert.equal(body.sides.new.requests, 0);
       assert.equal(body.sides.new.errorRate, null);
     }
+  });
+
+  it('200 requests with known latencies over two instances: the fleet-wide p50 is a fast request, p95 and p99 the slow tenth', async () => {
+    // Two lanes, one per instance, each one request at a time (gunicorn has two workers, so no
+    // request queues behind another); every tenth sleeps SLOW_MS in Flask, the rest not at all.
+    const SLOW_MS = 250;
+    const lane = async (sy: Listening): Promise<{ fast: number[]; slow: number[] }> => {
+      const fast: number[] = [];
+      const slow: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const sleeps = i % 10 === 9;
+        const started = performance.now();
+        const reply = await request(sy.url, `/slow?ms=${sleeps ? SLOW_MS : 0}`);
+        assert.equal(reply.status, 200);
+        (sleeps ? slow : fast).push(performance.now() - started);
+      }
+      return { fast, slow };
+    };
+    const lanes = await Promise.all([lane(a), lane(b)]);
+    const fast = lanes.flatMap((l) => l.fast);
+    const slow = lanes.flatMap((l) => l.slow);
+    assert.equal(slow.length, 20);
+    for (const sy of [a, b]) {
+      const body = await eventually('the fleet view holds all 200', async () => {
+        const view = (await outcomesOf(sy, 'timed')).body;
+        return view.sides.legacy.requests === 200 ? view : undefined;
+      });
+      const l = body.sides.legacy.latencyMs;
+      assert.ok(l !== null);
+      // Switchyard measures inside the client's round trip, so each of its latencies is at most the
+      // client's; the sketch's relative error is 1%. Ranks 100 (p50) of 200 is one of the 180 fast
+      // requests; ranks 190 and 198 (p95, p99) are among the 20 that slept.
+      const alpha = 1.01;
+      assert.ok(l.p50 <= Math.max(...fast) * alpha, `p50 ${l.p50} ms is a fast request's (slowest fast: ${Math.max(...fast)} ms)`);
+      assert.ok(l.p50 < SLOW_MS / alpha, `p50 ${l.p50} ms`);
+      for (const [name, value] of [['p95', l.p95], ['p99', l.p99]] as const) {
+        assert.ok(value >= SLOW_MS / alpha, `${name} ${value} ms covers the ${SLOW_MS} ms sleep`);
+        assert.ok(value <= Math.max(...slow) * alpha, `${name} ${value} ms is at most the slowest client round trip (${Math.max(...slow)} ms)`);
+      }
+    }
+  });
+
+  it('the shadow mismatch rate of the same window, fleet-wide: 6 of 10 compared shadows differ', async () => {
+    for (let id = 0; id < 10; id++) {
+      const reply = await request(id % 2 === 0 ? a.url : b.url, `/users/${id}`);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.json()['source'], 'flask', 'legacy serves; the new side is only shadowed');
+    }
+    for (const sy of [a, b]) {
+      const body = await eventually('all 10 comparisons in the fleet view', async () => {
+        const view = (await outcomesOf(sy, 'compared')).body;
+        return view.shadow?.compared === 10 ? view : undefined;
+      });
+      assert.deepEqual(body.shadow, { compared: 10, mismatched: 6, mismatchRate: 0.6 });
+      assert.equal(body.sides.legacy.requests, 10);
+      assert.equal(body.sides.new.requests, 0, 'shadow calls are not served requests');
+    }
+    const other = await outcomesOf(a, 'mixed');
+    assert.deepEqual(other.body.shadow, { compared: 0, mismatched: 0, mismatchRate: null }, 'per route');
   });
 
   it('per side: a 50% split counts each side, cache hits are counted', async () => {
