@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import { eventually } from '../support/shared-state.js';
 import supertest from 'supertest';
@@ -202,11 +201,17 @@ describe('outcomes per route and side', () => {
     for (let i = 0; i < 40; i++) await request(a.url, '/hello', { headers: { 'x-user-id': `user-${i}` } });
     await request(a.url, '/c/cacheable?t=outcomes');
     await request(a.url, '/c/cacheable?t=outcomes');
-    await delay(300);
-    const { body } = await outcomesOf(b, 'split');
+    // Read on the other instance: once a's publish has reached it.
+    const body = await eventually('b sees a\'s 40 split requests', async () => {
+      const view = (await outcomesOf(b, 'split')).body;
+      return view.sides.legacy.requests + view.sides.new.requests >= 40 ? view : undefined;
+    });
     assert.equal(body.sides.legacy.requests + body.sides.new.requests, 40);
     assert.ok(body.sides.legacy.requests > 0 && body.sides.new.requests > 0);
-    const cached = await outcomesOf(b, 'cached');
+    const cached = await eventually('b sees both cached-route requests', async () => {
+      const view = await outcomesOf(b, 'cached');
+      return view.body.sides.legacy.requests >= 2 ? view : undefined;
+    });
     assert.equal(cached.body.sides.legacy.requests, 2);
     assert.equal(cached.body.sides.legacy.cacheHits, 1);
   });
