@@ -3,10 +3,16 @@ import type { FlagsConfig, RouteConfig, Side } from '../config/types.js';
 import type { RoutingDecision } from '../routing/routing-decision.js';
 
 /**
- * One routed request, built once by the switch and handed to every observer and layer: the
- * configuration snapshot it was decided under, the route, the decision, and the request as
- * routed. Nothing downstream re-reads the current configuration or re-matches the route table,
- * so a reload between routing and shadowing (or recording) cannot mix two snapshots.
+ * One routed request, built once by the switch and handed to every observer: the configuration
+ * snapshot it was decided under, the route, the decision, and the request as routed. The legacy
+ * layers (cache, proxy) get the same snapshot's route, upstream client and target from the switch
+ * rather than this object. Nothing downstream re-reads the current configuration or re-matches the
+ * route table, so a reload between routing and shadowing (or recording) cannot mix two snapshots.
+ *
+ * `headers` are the client's, not the forwarded set: X-Forwarded-* and the hop-by-hop removal
+ * depend on the side and upstream a request goes to (the upstream client builds them at dispatch,
+ * for the proxy, a cache fill and a shadow call alike), and building them here would cost every
+ * new-side request for nothing.
  */
 export interface RoutedRequest {
   /** The whole configuration in force when the request was routed. */
