@@ -34,6 +34,9 @@ describe('event-loop utilization for shadow load-shedding', () => {
   });
 
   it('reads the real event loop: near 1 after blocking it, near 0 after idling', async () => {
+    // The loop must be running: Node 24's test runner can start a file's tests before its first
+    // iteration, when eventLoopUtilization() is still all zeros (a server's loop always runs).
+    await delay(10);
     const utilization = createLoopUtilization({ windowMs: 50 });
     const until = performance.now() + 120;
     while (performance.now() < until) {
