@@ -1,5 +1,5 @@
 /**
- * The processes a benchmark drives (pure plumbing, shared by bench/run.ts and bench/profile.ts):
+ * The processes a benchmark drives (shared by bench/run.ts and bench/profile.ts):
  * a bench/servers.ts target in its own child process, and wrk with its output parsed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

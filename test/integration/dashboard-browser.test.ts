@@ -18,7 +18,12 @@ import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { captureLogger, flagsText, listen, type Listening } from '../support/switchyard-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+// The README's screenshots are rewritten only on request (SWITCHYARD_UPDATE_SCREENSHOTS=1): a plain
+// `npm test` takes them all the same, into a temp dir, and leaves the checkout as it was.
+const SCREENSHOTS = process.env['SWITCHYARD_UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs', 'screenshots') : mkdtempSync(path.join(tmpdir(), 'switchyard-screenshots-'));
+after(() => {
+  if (!SCREENSHOTS.startsWith(path.join(ROOT, 'docs'))) rmSync(SCREENSHOTS, { recursive: true, force: true });
+});
 const CHROMIUM = process.env['SWITCHYARD_CHROMIUM'] || '/usr/bin/chromium';
 const ADMIN = 'dashboard-admin-token-0123456789';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic', '--disable-component-update', '--disable-sync'];
