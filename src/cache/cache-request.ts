@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheSettings, RouteCacheConfig } from '../config/types.js';
 import type { DispatchKind, ForwardTarget, UpstreamClient } from '../proxy/upstream-client.js';
 import { baseKey, cacheTarget, digest, FORWARDING_HEADERS, normaliseHost, requestView, variantKey } from './cache-key.js';
 import { requestNoStore } from './cache-policy.js';
+import { requestHasBody } from '../proxy/forwarded-headers.js';
 import type { EntryMeta } from './entry-codec.js';
 
 /** One request to a legacy route whose `cache` block is on. */
@@ -102,9 +103,5 @@ export function uncacheableRequest(c: CacheRequest): boolean {
   // refuse it); an entry stored for anonymous requests is not its answer. RFC 9111 §3.5 only
   // governs storing answers to such requests; passing them through is the safe reading.
   const authorised = !c.cache.allowAuthorized && h.authorization !== undefined;
-  return personal || authorised || noStore || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || hasBody(h);
-}
-
-function hasBody(headers: IncomingHttpHeaders): boolean {
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  return personal || authorised || noStore || h.range !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined || h['if-range'] !== undefined || requestHasBody(h);
 }

@@ -38,6 +38,11 @@ export function endToEndHeaders(headers: IncomingHttpHeaders, reframed = false):
   return out;
 }
 
+/** The request carries a body (chunked, or a Content-Length other than 0): what neither retry nor cache may ignore. */
+export function requestHasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
 /**
  * A response's raw header lines (name, value, … as undici hands them over) as the lines a client
  * gets: endToEndHeaders' rules (hop-by-hop and Connection-named headers dropped, Transfer-Encoding

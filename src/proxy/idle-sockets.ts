@@ -22,7 +22,11 @@ export function isRetryableRequest(method: string): boolean {
  * connection outlive the backend's timeout, and without this the client would get a 502.
  */
 export function isStaleReuse(request: { readonly reusedSocket: boolean; readonly method: string }, error: unknown, hasBody: boolean): boolean {
-  if (hasBody || !request.reusedSocket || !isRetryableRequest(request.method)) return false;
+  return !hasBody && request.reusedSocket && isRetryableRequest(request.method) && isConnectionReset(error);
+}
+
+/** The connection was reset or broken under a request (ECONNRESET / EPIPE). */
+export function isConnectionReset(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ECONNRESET' || code === 'EPIPE';
 }

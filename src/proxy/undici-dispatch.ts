@@ -3,8 +3,8 @@ import { buildConnector, Pool, type Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/types.js';
 import { UpstreamTimeoutError } from '../errors/switchyard-error.js';
 import type { Exchange, NativeDispatch } from './dispatch.js';
-import { endToEndLines } from './forwarded-headers.js';
-import { IDLE_SOCKET_MS, isRetryableRequest } from './idle-sockets.js';
+import { endToEndLines, requestHasBody } from './forwarded-headers.js';
+import { IDLE_SOCKET_MS, isConnectionReset, isRetryableRequest } from './idle-sockets.js';
 import { forwardInterim } from './interim-response.js';
 import { propagatedHeaderNames } from '../telemetry/routing-telemetry.js';
 
@@ -48,7 +48,7 @@ export function createUndiciDispatch(url: URL, config: UpstreamConfig): NativeDi
     return timeout === undefined ? error : timeout();
   };
   const send = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, retry: boolean): void => {
-    const withBody = hasBody(req);
+    const withBody = requestHasBody(req.headers);
     // A connection is idle in the pool: this request will likely reuse one (see ProxyHandler.onError).
     const mayReuse = retry && !withBody && isRetryableRequest(req.method ?? 'GET') && pool.stats.free > 0;
     const headers = exchange.headers;
@@ -155,13 +155,7 @@ function connectorClosingUnused(connect: buildConnector.connector): buildConnect
 
 /** A connection that ended under a request before its response: reset, broken pipe, or closed by the other side. */
 function isResetBeforeResponse(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return isConnectionReset(error) || (error as { code?: unknown }).code === 'UND_ERR_SOCKET';
 }
 
 /** An interim response's raw headers as the object forwardInterim takes. */

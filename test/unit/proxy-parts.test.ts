@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpstreamOverloadedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/errors/switchyard-error.js';
 import { toUpstreamFailure } from '../../src/errors/upstream-failure.js';
-import { endToEndHeaders, endToEndLines, forwardedRequestHeaders, headersNamedInConnection, removeHopByHop, stripPathPrefix } from '../../src/proxy/forwarded-headers.js';
+import { endToEndHeaders, endToEndLines, forwardedRequestHeaders, headersNamedInConnection, removeHopByHop, requestHasBody, stripPathPrefix } from '../../src/proxy/forwarded-headers.js';
+import { isConnectionReset, isStaleReuse } from '../../src/proxy/idle-sockets.js';
 import { UpstreamLimiter, type SlotRejection } from '../../src/proxy/upstream-limiter.js';
 
 describe('forwarded headers', () => {
@@ -210,5 +211,24 @@ describe('forwarded headers: Connection and end-to-end copies', () => {
     );
     assert.deepEqual(endToEndLines(raw('Content-Length', '0')), ['Content-Length', '0']);
     assert.deepEqual(endToEndLines([]), []);
+  });
+
+  it('a request has a body when chunked or with a Content-Length other than 0 (what the retry and the cache both ask)', () => {
+    assert.equal(requestHasBody({}), false);
+    assert.equal(requestHasBody({ 'content-length': '0' }), false);
+    assert.equal(requestHasBody({ 'content-length': '3' }), true);
+    assert.equal(requestHasBody({ 'transfer-encoding': 'chunked' }), true);
+  });
+
+  it('retries only a bodiless safe request on a reused connection that was reset', () => {
+    const reset = Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+    assert.equal(isConnectionReset(reset), true);
+    assert.equal(isConnectionReset(Object.assign(new Error('pipe'), { code: 'EPIPE' })), true);
+    assert.equal(isConnectionReset(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), false);
+    assert.equal(isConnectionReset(null), false);
+    assert.equal(isStaleReuse({ reusedSocket: true, method: 'GET' }, reset, false), true);
+    assert.equal(isStaleReuse({ reusedSocket: false, method: 'GET' }, reset, false), false, 'a fresh connection: the backend may have seen it');
+    assert.equal(isStaleReuse({ reusedSocket: true, method: 'POST' }, reset, false), false);
+    assert.equal(isStaleReuse({ reusedSocket: true, method: 'GET' }, reset, true), false);
   });
 });
