@@ -136,12 +136,14 @@ try {
 }
 
 const figures = analyse(outcomes, records, { injectAt: Number.POSITIVE_INFINITY, healAt: Number.POSITIVE_INFINITY }, { allowedError: () => false });
-const warm = samples.filter((s) => s.atS >= Math.max(60, (minutes * 60) / 5));
+const warmFromS = Math.max(60, (minutes * 60) / 5);
+const warm = samples.filter((s) => s.atS >= warmFromS);
+const warmingUp = samples.filter((s) => s.atS < warmFromS);
 const third = Math.max(1, Math.floor(warm.length / 3));
 const checks: { what: string; pass: boolean; detail: string }[] = [];
 for (let i = 0; i < cluster.urls.length; i++) {
   const rss = warm.map((s) => s.rssMb[i]!);
-  const warmUp = samples.filter((s) => !warm.includes(s)).map((s) => s.rssMb[i]!);
+  const warmUp = warmingUp.map((s) => s.rssMb[i]!);
   const envelope = rssEnvelopeCheck(rss, Math.round(60_000 / SAMPLE_MS), 0.1, warmUp);
   const rawWorst = Math.max(...rss.map((v) => Math.abs(v / median(rss) - 1)));
   checks.push({
