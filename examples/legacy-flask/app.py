@@ -527,7 +527,7 @@ def big_cacheable():
 
 @app.get("/flaky")
 def flaky():
-    """public, max-age=1 and (unless ?sie=0) stale-if-error=60; answers 503
+    """public, max-age=1 (or ?max_age=N) and (unless ?sie=0) stale-if-error=60; answers 503
     while POST /flaky/mode?fail=1 is in force."""
     with _locked_state(write=False) as state:
         failing = bool(state.get("flaky_fail", False))
@@ -535,7 +535,10 @@ def flaky():
         return _error(503, "flaky is failing on purpose")
     resp = jsonify(_cache_body())
     sie = _int_arg("sie", 60, 10**9)
-    resp.headers["Cache-Control"] = "public, max-age=1" + (", stale-if-error=%d" % sie if sie else "")
+    max_age = _int_arg("max_age", 1, 10**9)
+    if sie is None or max_age is None:
+        return _error(400, "sie and max_age must be non-negative integers")
+    resp.headers["Cache-Control"] = "public, max-age=%d" % max_age + (", stale-if-error=%d" % sie if sie else "")
     return resp
 
 

@@ -411,33 +411,35 @@ describe('response cache on Redis: Redis and legacy down together — the reserv
   it('legacy answering 503 with Redis killed: the kept copy as STALE within stale-if-error; never a purged copy, never one outside its window, never while legacy answers', async () => {
     const sy = await instance();
     try {
-      const kept = await prime(sy, '/c/flaky?t=kept');
-      await prime(sy, '/c/flaky?t=purged');
-      await prime(sy, '/c/flaky?t=nowindow&sie=0');
-      assert.equal(await sy.switchyard.purgeCache({ url: '/c/flaky?t=purged' }), 1);
+      const kept = await prime(sy, '/c/flaky?max_age=2&t=kept');
+      await prime(sy, '/c/flaky?max_age=2&t=purged');
+      await prime(sy, '/c/flaky?max_age=2&t=nowindow&sie=0');
+      assert.equal(await sy.switchyard.purgeCache({ url: '/c/flaky?max_age=2&t=purged' }), 1);
 
       await redis.kill();
       await waitUntil(() => !sy.switchyard.cacheStats().store.available, 'the store to be out of reach');
       // Legacy healthy: its answer, not the copy (another instance may have purged or replaced it).
-      const live = await request(sy.url, '/c/flaky?t=kept');
+      const live = await request(sy.url, '/c/flaky?max_age=2&t=kept');
       assert.equal(live.status, 200);
       assert.equal(live.headers['x-switchyard-cache'], 'BYPASS');
       assert.notEqual(live.json().nonce, kept.json().nonce);
 
-      // Past max-age=1: a copy still fresh would rightly be served on an error even without stale-if-error.
-      await delay(1_100);
+      // Past max-age=2: a copy still fresh would rightly be served on an error even without stale-if-error.
+      // (2 s, not 1: a fill that straddles a second boundary is stored 1 s old by Date's resolution,
+      // and with max-age=1 the read right after it found it stale — a MISS where prime expects a HIT.)
+      await delay(2_100);
       await setFlaky(flask, true);
       try {
-        const stale = await request(sy.url, '/c/flaky?t=kept');
+        const stale = await request(sy.url, '/c/flaky?max_age=2&t=kept');
         assert.equal(stale.status, 200);
         assert.equal(stale.headers['x-switchyard-cache'], 'STALE');
         assert.equal(stale.json().nonce, kept.json().nonce, 'the copy read before the outage');
         assert.equal(stale.headers['content-type'], kept.headers['content-type']);
-        const head = await request(sy.url, '/c/flaky?t=kept', { method: 'HEAD' });
+        const head = await request(sy.url, '/c/flaky?max_age=2&t=kept', { method: 'HEAD' });
         assert.equal(head.status, 200);
         assert.equal(head.headers['x-switchyard-cache'], 'STALE');
 
-        for (const path of ['/c/flaky?t=purged', '/c/flaky?t=nowindow&sie=0', '/c/flaky?t=never']) {
+        for (const path of ['/c/flaky?max_age=2&t=purged', '/c/flaky?max_age=2&t=nowindow&sie=0', '/c/flaky?max_age=2&t=never']) {
           const r = await request(sy.url, path);
           assert.equal(r.status, 503, path);
           assert.equal(r.headers['x-switchyard-cache'], 'BYPASS', path);
