@@ -192,7 +192,7 @@ function observeResponse(res: ServerResponse, tap: ResponseTap, max: number): Pr
   });
   return new Promise((resolve, reject) => {
     res.once('finish', () =>
-      resolve({ status: res.statusCode, headers: flattenHeaders(res.getHeaders()), body: Buffer.concat(chunks), ...(overflow ? { bodyHash: hash.digest('hex') } : {}) }),
+      resolve({ status: res.statusCode, headers: flattenHeaders(tap.writtenHeaders()), body: Buffer.concat(chunks), ...(overflow ? { bodyHash: hash.digest('hex') } : {}) }),
     );
     res.once('close', () => {
       if (!res.writableFinished) reject(new Error('client closed before the response finished'));

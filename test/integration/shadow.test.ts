@@ -127,6 +127,29 @@ describe('shadow diffing against the real Flask app', () => {
     }
   });
 
+  // The standalone handler's dispatch writes the response head itself: the copy the shadow
+  // compares must carry the headers the client got (Content-Type decides a JSON comparison),
+  // whether or not decision headers were set beside them.
+  for (const expose of [true, false]) {
+    it(`compares the same fields through the standalone handler (exposeDecisionHeaders: ${expose})`, async () => {
+      const store = new MemoryShadowStore();
+      const sy = await make(store, `${flags()}\nsettings:\n  exposeDecisionHeaders: ${expose}\n`);
+      try {
+        for (let i = 0; i < 5; i++) {
+          const res = await supertest(sy.handler).get('/flask/catalog').set('X-User-Id', `u${i}`).expect(200);
+          assert.equal(res.headers['x-switchyard-backend'], expose ? 'legacy' : undefined);
+          assert.equal(res.body.total, 2);
+        }
+        await countsWhen(store, 'catalog', (x) => x.compared === 5);
+        const admin = await supertest(sy.app).get('/_switchyard/shadow/catalog').set('Authorization', `Bearer ${ADMIN}`).expect(200);
+        assert.deepEqual((admin.body.fields as { field: string }[]).map((f) => f.field).sort(), ['/generated_at', '/total']);
+        assert.deepEqual(admin.body.differences, ['/total']);
+      } finally {
+        await sy.close();
+      }
+    });
+  }
+
   it('reports a different status', async () => {
     const store = new MemoryShadowStore();
     const sy = await make(store);
