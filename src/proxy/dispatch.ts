@@ -15,6 +15,11 @@ export interface Exchange {
   /** The exact request target to send: the upstream's base path, the prefix-stripped path, the query. */
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
+  /**
+   * Headers to add to the client's response head (flat `[name, value, …]`), unless the upstream
+   * sent one of the same name; empty when they are already set on the response.
+   */
+  readonly responseHeaders: readonly string[];
   /** The upstream request exists: what cancels it when the client goes away. */
   started(call: StartedCall): void;
   /** The call failed (before or after the response started). A function property, so a dispatch can pass it as a listener. */

@@ -46,25 +46,37 @@ export function requestHasBody(headers: IncomingHttpHeaders): boolean {
 /**
  * A response's raw header lines (name, value, … as undici hands them over) as the lines a client
  * gets: endToEndHeaders' rules (hop-by-hop and Connection-named headers dropped, Transfer-Encoding
- * too — Node frames the body anew), names and values as the backend wrote them.
+ * too — Node frames the body anew), names and values as the backend wrote them, then `added`
+ * (Switchyard's own, lower-case names) except those the backend sent itself — its own wins, as
+ * when ours are set on the response first and the backend's copied over them.
  */
-export function endToEndLines(raw: readonly Buffer[]): string[] {
+export function endToEndLines(raw: readonly Buffer[], added: readonly string[] = []): string[] {
   const lines: string[] = [];
   let connection: string | undefined;
+  // Whether the backend sent a header named like one of ours: only then is `added` checked line by line.
+  let clash = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const value = raw[i + 1]!.toString('latin1');
     const lower = name.toLowerCase();
     if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
     if (HOP_BY_HOP_SET.has(lower) || lower === 'transfer-encoding') continue;
+    if (added.length > 0 && !clash && added.includes(lower)) clash = true;
     lines.push(name, value);
   }
-  if (connection === undefined) return lines;
-  const named = headersNamedInConnection(connection);
-  if (named.size === 0) return lines;
-  const kept: string[] = [];
-  for (let i = 0; i + 1 < lines.length; i += 2) if (!named.has(lines[i]!.toLowerCase())) kept.push(lines[i]!, lines[i + 1]!);
+  const named = connection === undefined ? NONE : headersNamedInConnection(connection);
+  let kept = lines;
+  if (named.size > 0) {
+    kept = [];
+    for (let i = 0; i + 1 < lines.length; i += 2) if (!named.has(lines[i]!.toLowerCase())) kept.push(lines[i]!, lines[i + 1]!);
+  }
+  for (let i = 0; i + 1 < added.length; i += 2) if (!clash || !hasLine(kept, added[i]!)) kept.push(added[i]!, added[i + 1]!);
   return kept;
+}
+
+function hasLine(lines: readonly string[], lowerName: string): boolean {
+  for (let i = 0; i < lines.length; i += 2) if (lines[i]!.toLowerCase() === lowerName) return true;
+  return false;
 }
 
 /**

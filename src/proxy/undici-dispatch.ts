@@ -47,17 +47,24 @@ export function createUndiciDispatch(url: URL, config: UpstreamConfig): NativeDi
     const timeout = typeof code === 'string' ? timeouts[code] : undefined;
     return timeout === undefined ? error : timeout();
   };
+  // Open connections and the requests on (or waiting for) them, counted here: `pool.stats` walks
+  // every connection five times and allocates, per request, for the one figure the retry needs.
+  const load = { connected: 0, inFlight: 0 };
+  pool.on('connect', () => load.connected++);
+  pool.on('disconnect', () => load.connected--);
   const send = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, retry: boolean): void => {
     const withBody = requestHasBody(req.headers);
-    // A connection is idle in the pool: this request will likely reuse one (see ProxyHandler.onError).
-    const mayReuse = retry && !withBody && isRetryableRequest(req.method ?? 'GET') && pool.stats.free > 0;
+    // More connections than requests on them: one is idle, and this request will likely reuse
+    // it (see ProxyHandler.onError). With one request per connection, that is undici's `free`.
+    const mayReuse = retry && !withBody && isRetryableRequest(req.method ?? 'GET') && load.connected > load.inFlight;
     const headers = exchange.headers;
     // undici frames the body itself (chunked when there is no Content-Length) and refuses these.
     if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
     // The undici instrumentation appends this hop's trace context: a client's own must go first.
     for (const name of propagatedHeaderNames()) if (headers[name] !== undefined) delete headers[name];
     const options: Dispatcher.DispatchOptions = { method: (req.method ?? 'GET'), path: exchange.path, headers: headers as Record<string, string | string[]>, body: withBody ? req : null };
-    pool.dispatch(options, new ProxyHandler(res, exchange, translate, mayReuse ? () => send(req, res, exchange, false) : null));
+    load.inFlight++;
+    pool.dispatch(options, new ProxyHandler(res, exchange, translate, load, mayReuse ? () => send(req, res, exchange, false) : null));
   };
   return {
     dispatch: (req, res, exchange) => send(req, res, exchange, true),
@@ -77,6 +84,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly exchange: Exchange,
     private readonly translate: (error: Error) => Error,
+    /** The dispatch's count of requests in flight: this one leaves it when it completes or fails. */
+    private readonly load: { inFlight: number },
     /** Sends the request again on a fresh connection: once, for a safe bodiless request that may have reused one. */
     private readonly again: (() => void) | null,
   ) {}
@@ -96,7 +105,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (res.destroyed) return false;
     this.resumeUpstream = resume;
     // Node frames the body for this client (chunked, or close for HTTP/1.0) and says keep-alive/close itself.
-    res.writeHead(status, statusText, endToEndLines(raw));
+    res.writeHead(status, statusText, endToEndLines(raw, this.exchange.responseHeaders));
     return true;
   }
 
@@ -108,10 +117,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.load.inFlight--;
     this.res.end();
   }
 
   onError(error: Error): void {
+    this.load.inFlight--;
     const res = this.res;
     if (res.headersSent || this.responded) {
       // A backend that dies mid-body cuts this response.

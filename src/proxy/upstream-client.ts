@@ -22,6 +22,11 @@ export interface ForwardTarget {
   readonly query: string;
   readonly stripPrefix: string;
   readonly trustForwarded: boolean;
+  /**
+   * Headers Switchyard adds to the answer, as a flat `[name, value, …]` list (the decision
+   * headers), or none: given to the dispatch so they go out in the same head as the upstream's.
+   */
+  readonly responseHeaders?: readonly string[];
 }
 
 /** Who asked: the facts the forwarded headers are built from. */
@@ -112,16 +117,22 @@ export class UpstreamClient {
     const { span, ctx } = startSideSpan('legacy', this.spanAttributes);
     let upstream: StartedCall | undefined;
     let problem: string | undefined;
+    const added = target.responseHeaders ?? NO_LINES;
     const answer = (error: SwitchyardError): void => {
       problem = error.code;
+      if (!res.headersSent) setResponseLines(res, added);
       sendProblem(res, error, { route: target.route, upstream: this.config.name });
     };
     const slot = this.slot(span, (release) => {
       if (res.destroyed || req.destroyed) return release();
       const prepared = this.prepare(req.headers, target, clientOf(req));
+      // http-proxy-middleware copies the upstream's headers onto the response one by one: ours
+      // go first (a same-named one from the upstream replaces it, as in the native dispatch).
+      if (via === 'middleware') setResponseLines(res, added);
       const exchange: Exchange = {
         path: this.basePath + prepared.target,
         headers: prepared.headers,
+        responseHeaders: via === 'middleware' ? NO_LINES : added,
         started: (call) => {
           upstream = call;
         },
@@ -248,6 +259,13 @@ export class UpstreamClient {
       void this.native?.close();
     }
   }
+}
+
+const NO_LINES: readonly string[] = [];
+
+/** Sets a flat `[name, value, …]` list of headers on a response not yet started. */
+export function setResponseLines(res: ServerResponse, lines: readonly string[]): void {
+  for (let i = 0; i + 1 < lines.length; i += 2) res.setHeader(lines[i]!, lines[i + 1]!);
 }
 
 /** The client's address and whether it came over TLS, from its socket. */

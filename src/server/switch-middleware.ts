@@ -11,7 +11,7 @@ import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
 import type { FlagEngine } from '../flags/flag-engine.js';
 import type { Logger } from '../logging/logger.js';
-import type { DispatchKind, UpstreamClient } from '../proxy/upstream-client.js';
+import { setResponseLines, type DispatchKind, type UpstreamClient } from '../proxy/upstream-client.js';
 import { normalizeRequestPath, parseAbsoluteForm, splitUrl } from '../routing/request-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { consultsFlags } from '../routing/flag-precedence.js';
@@ -210,10 +210,7 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   });
   const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
   setLocals(res, routing);
-  if (settings.exposeDecisionHeaders) {
-    res.setHeader(BACKEND_HEADER, decision.side);
-    res.setHeader(ROUTE_HEADER, route.name);
-  }
+  const decisionHeaders = settings.exposeDecisionHeaders ? [BACKEND_HEADER, decision.side, ROUTE_HEADER, route.name] : NO_HEADERS;
   const routed: RoutedRequest = Object.freeze({
     config: snapshot.config,
     route,
@@ -233,16 +230,23 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   ctx.observers.routed(routed, req, res);
 
   const side = decision.side === 'legacy' ? route.legacy : route.new;
+  const cache = side !== null && !('handler' in side) && decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
+  // A plainly proxied request takes the decision headers into the response head the upstream
+  // client writes (Node's fast path: one header list, nothing set on the response before); every
+  // other answer — a new handler's, the cache's, a problem — gets them set here, up front.
+  const proxied = side !== null && !('handler' in side) && cache === null;
+  if (!proxied) setResponseLines(res, decisionHeaders);
   if (side === null) {
     // decideRoute only picks a side that exists; this guards the invariant rather than trusting it.
     sendProblem(res, new SwitchyardError('SWITCHYARD_NO_SIDE', `route has no ${decision.side} side`), { route: route.name });
     return DONE;
   }
   if ('handler' in side) return { kind: 'handler', name: side.handler, route: route.name, pattern: route.path, params: match.params };
-  const cache = decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
-  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache, via });
+  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache, via, responseHeaders: proxied ? decisionHeaders : NO_HEADERS });
   return DONE;
 }
+
+const NO_HEADERS: readonly string[] = [];
 
 /** `res.locals.switchyard` for the embedding app (Express keeps a `locals` it finds already set). */
 function setLocals(res: ServerResponse, routing: RequestRouting): void {
@@ -254,11 +258,14 @@ function setLocals(res: ServerResponse, routing: RequestRouting): void {
 function forwardTo(
   snapshot: RuntimeSnapshot,
   side: ProxiedSide,
-  r: { req: IncomingMessage; res: ServerResponse; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null; via: DispatchKind },
+  r: { req: IncomingMessage; res: ServerResponse; route: string; path: string; query: string; trustForwarded: boolean; cache: { layer: HttpCache; config: RouteCacheConfig; settings: CacheSettings } | null; via: DispatchKind; responseHeaders: readonly string[] },
 ): void {
   const proxy = snapshot.proxies.get(side.upstream);
-  if (proxy === undefined) return sendProblem(r.res, new SwitchyardError('SWITCHYARD_NO_UPSTREAM', `upstream \`${side.upstream}\` is not configured`), { route: r.route });
-  const target = { route: r.route, path: r.path, query: r.query, stripPrefix: side.stripPrefix, trustForwarded: r.trustForwarded };
+  if (proxy === undefined) {
+    setResponseLines(r.res, r.responseHeaders);
+    return sendProblem(r.res, new SwitchyardError('SWITCHYARD_NO_UPSTREAM', `upstream \`${side.upstream}\` is not configured`), { route: r.route });
+  }
+  const target = { route: r.route, path: r.path, query: r.query, stripPrefix: side.stripPrefix, trustForwarded: r.trustForwarded, responseHeaders: r.responseHeaders };
   if (r.cache !== null) {
     const { layer, config, settings } = r.cache;
     const started = startCacheSpan(r.route);

@@ -7,7 +7,7 @@ import supertest from 'supertest';
 import { handlers } from '../../examples/new-handlers.js';
 import { createSwitchyard, type Switchyard } from '../../src/app.js';
 import type { NewHandler } from '../../src/index.js';
-import { startFlask, type LegacyServer } from '../support/legacy-apps.js';
+import { freePort, startFlask, type LegacyServer } from '../support/legacy-apps.js';
 import { captureLogger, flagsText } from '../support/switchyard-harness.js';
 
 /**
@@ -32,7 +32,15 @@ async function build(): Promise<Switchyard> {
     flags: flagsText(`
 upstreams:
   flask: { url: "${flask.url}", maxInFlight: 4 }
+  dead: { url: "http://127.0.0.1:${deadPort}" }
 routes:
+  - name: dead
+    path: /dead/*
+    legacy: { upstream: dead }
+  - name: cached
+    path: /cacheable
+    legacy: { upstream: flask }
+    cache: {}
   - name: everything
     path: /*
     legacy: { upstream: flask }
@@ -66,10 +74,16 @@ interface Probe {
   readonly method: 'get' | 'post';
   readonly path: string;
   readonly headers?: Record<string, string>;
+  /** What both must answer, where it is known (summary fields). */
+  readonly expect?: Record<string, unknown>;
+}
+
+function pick(summary: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, summary[k]]));
 }
 
 const probes: readonly Probe[] = [
-  { name: 'legacy catch-all', method: 'get', path: '/hello' },
+  { name: 'legacy catch-all', method: 'get', path: '/hello', expect: { status: 200, backend: 'legacy', route: 'everything' } },
   { name: 'legacy with query', method: 'get', path: '/echo?a=1&b=2' },
   { name: 'new handler with a path parameter', method: 'get', path: '/users/42' },
   { name: 'tester override to legacy', method: 'get', path: '/hello', headers: { 'x-switchyard-force': 'legacy', 'x-switchyard-override-token': TOKEN } },
@@ -77,6 +91,13 @@ const probes: readonly Probe[] = [
   { name: 'handler that declines', method: 'get', path: '/declines' },
   { name: 'POST to a GET-only new route: the legacy catch-all takes it', method: 'post', path: '/only-get' },
   { name: 'empty path segment (400)', method: 'get', path: '/a//hello' },
+  // Every kind of answer carries the decision headers: the proxied one (where they go out in the
+  // upstream's head), the upstream's failure (502), the cache's, and a backend's own wins.
+  { name: 'legacy upstream down (502 problem)', method: 'get', path: '/dead/x', expect: { status: 502, backend: 'legacy', route: 'dead' } },
+  // (One Host: supertest serves each request on a new port, and the Host is part of the cache key.)
+  { name: 'cached legacy route (MISS, then HIT)', method: 'get', path: '/cacheable', headers: { host: 'shop.example' }, expect: { status: 200, backend: 'legacy', route: 'cached', cache: 'MISS' } },
+  { name: 'cached legacy route again', method: 'get', path: '/cacheable', headers: { host: 'shop.example' }, expect: { backend: 'legacy', route: 'cached', cache: 'HIT' } },
+  { name: "a backend's own X-Switchyard-Backend is passed on, not doubled", method: 'get', path: '/respond/inner?h=X-Switchyard-Backend:inner', expect: { status: 200, backend: 'inner', route: 'everything' } },
   { name: 'admin API with its token', method: 'get', path: '/_switchyard/routes', headers: { authorization: `Bearer ${ADMIN}` } },
   { name: 'admin API without a token', method: 'get', path: '/_switchyard/routes' },
   { name: 'admin prefix in another case', method: 'get', path: '/_SWITCHYARD/routes' },
@@ -90,6 +111,7 @@ function summary(res: supertest.Response): Record<string, unknown> {
     status: res.status,
     type: res.headers['content-type'],
     backend: res.headers['x-switchyard-backend'],
+    cache: res.headers['x-switchyard-cache'],
     route: res.headers['x-switchyard-route'],
     allow: res.headers['allow'],
     // Flask's echo and Switchyard's routes list carry per-request values; their keys still match.
@@ -97,8 +119,10 @@ function summary(res: supertest.Response): Record<string, unknown> {
   };
 }
 
+let deadPort: number;
+
 before(async () => {
-  flask = await startFlask({ workers: 2 });
+  [flask, deadPort] = await Promise.all([startFlask({ workers: 2 }), freePort()]);
 });
 after(async () => {
   await flask?.stop();
@@ -119,6 +143,7 @@ describe('switchyard.handler answers like switchyard.app', () => {
       const send = (listener: Parameters<typeof supertest>[0]): supertest.Test => supertest(listener)[probe.method](probe.path).set(probe.headers ?? {});
       const [a, h] = [await send(viaApp.app), await send(viaHandler.handler)];
       assert.deepEqual(summary(h), summary(a));
+      if (probe.expect !== undefined) assert.deepEqual(pick(summary(h), Object.keys(probe.expect)), probe.expect);
     });
   }
 
@@ -158,13 +183,14 @@ describe('switchyard.handler answers like switchyard.app', () => {
   it('routes and counts every request once on either path', () => {
     assert.deepEqual(viaHandler.stats.snapshot(), viaApp.stats.snapshot());
     const routes = viaHandler.stats.snapshot().routes;
-    // Six requests reach `everything`: two plain, one with the override, the POST to /only-get,
-    // the forged shadow marker and the absolute-form `http://shop.example/hello`. The
+    // Seven requests reach `everything`: two plain, one with the override, the POST to /only-get,
+    // the backend's own X-Switchyard-Backend, the forged shadow marker and the absolute-form
+    // `http://shop.example/hello`. The
     // admin prefix in another case is the admin API's on both paths (Express mounts match
     // case-insensitively); the malformed override and the bad path are refused before deciding.
     assert.deepEqual(routes['users'], { legacy: 0, new: 1 });
     assert.deepEqual(routes['declines'], { legacy: 0, new: 1 });
-    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 6);
+    assert.equal((routes['everything']?.legacy ?? 0) + (routes['everything']?.new ?? 0), 7);
   });
 
   it('a legacy request through the handler never enters Express (no Express request prototype)', async () => {

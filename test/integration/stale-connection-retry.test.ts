@@ -17,9 +17,11 @@ import { captureLogger, flagsText, listen, type Listening } from '../support/swi
 class ResettingBackend {
   connections = 0;
   answered = 0;
+  /** `fresh`: resets every connection at its first request — a broken backend, not a stale connection. */
+  constructor(private readonly resets: 'reused' | 'fresh' = 'reused') {}
   private readonly server = net.createServer((socket) => {
     this.connections++;
-    let served = false;
+    let served = this.resets === 'fresh';
     socket.on('data', () => {
       if (served) return void socket.resetAndDestroy(); // closes as the next request arrives
       served = true;
@@ -59,18 +61,24 @@ function send(url: string, method: string, body?: string): Promise<Answer> {
 }
 
 let backend: ResettingBackend;
+let broken: ResettingBackend;
 let sy: Listening;
 
 before(async () => {
   backend = new ResettingBackend();
-  const url = await backend.start();
+  broken = new ResettingBackend('fresh');
+  const [url, brokenUrl] = await Promise.all([backend.start(), broken.start()]);
   sy = await listen({
     flags: flagsText(`
 upstreams:
   racy: { url: "${url}" }
+  broken: { url: "${brokenUrl}" }
   # Its own pool, so the POST below is written on the one connection the warm-up left.
   racy-post: { url: "${url}" }
 routes:
+  - name: broken
+    path: /b/*
+    legacy: { upstream: broken, stripPrefix: /b }
   - name: posted
     path: /q/*
     legacy: { upstream: racy-post, stripPrefix: /q }
@@ -88,7 +96,7 @@ routes:
 });
 after(async () => {
   await sy?.close();
-  await backend?.stop();
+  await Promise.all([backend?.stop(), broken?.stop()]);
 });
 
 describe('a pooled connection the backend closes as the request arrives', () => {
@@ -107,6 +115,17 @@ describe('a pooled connection the backend closes as the request arrives', () => 
     const fill = await send(`${sy.url}/c/entry`, 'GET');
     assert.deepEqual([fill.status, fill.body], [200, 'ok']);
     assert.equal(backend.connections - before, 1, 'one fresh connection for the retried fill');
+  });
+
+  it('a reset on a fresh connection is no stale reuse: the GET is not sent again (502), each time', async () => {
+    for (let i = 0; i < 3; i++) {
+      const before = broken.connections;
+      const answer = await send(`${sy.url}/b/try-${i}`, 'GET');
+      assert.equal(answer.status, 502);
+      assert.equal(JSON.parse(answer.body).code, 'SWITCHYARD_UPSTREAM_UNAVAILABLE');
+      assert.equal(broken.connections - before, 1, 'one attempt, on one fresh connection');
+    }
+    assert.equal(broken.answered, 0);
   });
 
   it('a POST with a body is not sent twice: the client gets a 502 problem+json', async () => {

@@ -213,6 +213,18 @@ describe('forwarded headers: Connection and end-to-end copies', () => {
     assert.deepEqual(endToEndLines([]), []);
   });
 
+  it("Switchyard's own headers go after the backend's, unless the backend sent one of the same name", () => {
+    const raw = (...lines: string[]) => lines.map((l) => Buffer.from(l, 'latin1'));
+    const ours = ['x-switchyard-backend', 'legacy', 'x-switchyard-route', 'users'];
+    assert.deepEqual(endToEndLines(raw('Content-Type', 'text/plain', 'Connection', 'keep-alive'), ours), ['Content-Type', 'text/plain', ...ours]);
+    assert.deepEqual(endToEndLines([], ours), ours);
+    // A Switchyard behind a Switchyard: the backend's own value stays, once.
+    assert.deepEqual(endToEndLines(raw('X-Switchyard-Backend', 'new', 'ETag', '"a"'), ours), ['X-Switchyard-Backend', 'new', 'ETag', '"a"', 'x-switchyard-route', 'users']);
+    // A header named like one of our values is no clash; one the Connection header drops is none either.
+    assert.deepEqual(endToEndLines(raw('Legacy', '1'), ours), ['Legacy', '1', ...ours]);
+    assert.deepEqual(endToEndLines(raw('Connection', 'x-switchyard-route', 'x-switchyard-route', 'inner'), ours), ours);
+  });
+
   it('a request has a body when chunked or with a Content-Length other than 0 (what the retry and the cache both ask)', () => {
     assert.equal(requestHasBody({}), false);
     assert.equal(requestHasBody({ 'content-length': '0' }), false);
