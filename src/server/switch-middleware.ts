@@ -180,10 +180,12 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   const route = match.route.config;
   // Only Switchyard's own mirrored requests may carry the shadow marker: a client's copy would let
   // it pass as shadow traffic, which backends may treat as free of side effects.
-  delete req.headers[SHADOW_HEADER];
+  // (Looked up first: `delete` is a runtime call even for a header that is not there, which is nearly always.)
+  const headers = req.headers;
+  if (headers[SHADOW_HEADER] !== undefined) delete headers[SHADOW_HEADER];
   const override = readGuardedOverride(req, ctx.overrideToken, ctx.credentialAttempts);
   // Read once, then gone: neither side (nor a new handler's logging) needs the secret.
-  delete req.headers[OVERRIDE_TOKEN_HEADER];
+  if (headers[OVERRIDE_TOKEN_HEADER] !== undefined) delete headers[OVERRIDE_TOKEN_HEADER];
   ctx.stats.countOverride(override);
   if (override.kind === 'rate_limited') {
     sendProblem(res, rateLimitedError(), { route: route.name }, retryAfterHeader(override.retryAfterMs));
