@@ -232,11 +232,12 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   ctx.observers.routed(routed, req, res);
 
   const side = decision.side === 'legacy' ? route.legacy : route.new;
-  const cache = side !== null && !('handler' in side) && decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
+  const upstreamSide = side !== null && !('handler' in side);
+  const cache = upstreamSide && decision.side === 'legacy' && route.cache !== undefined && ctx.cache !== undefined ? { layer: ctx.cache, config: route.cache, settings: settings.cache } : null;
   // A plainly proxied request takes the decision headers into the response head the upstream
   // client writes (Node's fast path: one header list, nothing set on the response before); every
   // other answer — a new handler's, the cache's, a problem — gets them set here, up front.
-  const proxied = side !== null && !('handler' in side) && cache === null;
+  const proxied = upstreamSide && cache === null;
   if (!proxied) setResponseLines(res, decisionHeaders);
   if (side === null) {
     // decideRoute only picks a side that exists; this guards the invariant rather than trusting it.
