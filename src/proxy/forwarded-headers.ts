@@ -58,10 +58,14 @@ export function endToEndLines(raw: readonly Buffer[], added: readonly string[] =
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const value = raw[i + 1]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
-    if (HOP_BY_HOP_SET.has(lower) || lower === 'transfer-encoding') continue;
-    if (added.length > 0 && !clash && added.includes(lower)) clash = true;
+    // Only a name as long as one that is dropped (or one of ours) can be one: the others —
+    // Content-Type, Date, Server… — go on without being lower-cased.
+    if (DROPPED_NAME_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      if (HOP_BY_HOP_SET.has(lower) || lower === 'transfer-encoding') continue;
+    }
+    if (added.length > 0 && !clash && hasLine(added, name)) clash = true;
     lines.push(name, value);
   }
   const named = connection === undefined ? NONE : headersNamedInConnection(connection);
@@ -74,10 +78,16 @@ export function endToEndLines(raw: readonly Buffer[], added: readonly string[] =
   return kept;
 }
 
-function hasLine(lines: readonly string[], lowerName: string): boolean {
-  for (let i = 0; i < lines.length; i += 2) if (lines[i]!.toLowerCase() === lowerName) return true;
+/** Whether a `[name, value, …]` list has a line named `name` (any case). */
+function hasLine(lines: readonly string[], name: string): boolean {
+  for (let i = 0; i < lines.length; i += 2) {
+    const line = lines[i]!;
+    if (line.length === name.length && line.toLowerCase() === name.toLowerCase()) return true;
+  }
   return false;
 }
+
+const DROPPED_NAME_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP, 'transfer-encoding'].map((name) => name.length));
 
 /**
  * The headers a Connection header names, which a proxy drops (RFC 9110 §7.6.1) — except framing

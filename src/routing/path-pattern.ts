@@ -61,32 +61,34 @@ export function parsePathPattern(source: string): PatternParseResult {
   };
 }
 
-/** Splits a request path (no query) into raw segments; `/` → [''] to line up with the root pattern. */
-export function splitPath(path: string): string[] {
-  return path.slice(1).split('/');
-}
-
-/** Returns captured params when `segments` match, else null. */
-export function matchSegments(pattern: PathPattern, segments: readonly string[]): Record<string, string> | null {
+/**
+ * Returns captured params when the request path (normalised, no query) matches, else null. The
+ * path's segments are `path.slice(1).split('/')` (so `/` is one empty segment, the root pattern's),
+ * walked in place: a request allocates no segment array, only a param's value.
+ */
+export function matchPath(pattern: PathPattern, path: string): Record<string, string> | null {
   const p = pattern.segments;
   let params: Record<string, string> | null = null;
+  // Where the current segment starts; past the end once every segment is taken.
+  let at = 1;
   for (let i = 0; i < p.length; i++) {
     const seg = p[i]!;
+    // `/flask/*` also matches `/flask` itself, and `/flask/` (the trailing empty segment).
     if (seg.kind === 'rest') return params ?? EMPTY_PARAMS;
-    const actual = segments[i];
-    if (actual === undefined) {
-      // `/flask/*` also matches `/flask` itself, and `/flask/` (the trailing empty segment).
-      return null;
-    }
+    if (at > path.length) return null;
+    const slash = path.indexOf('/', at);
+    const end = slash === -1 ? path.length : slash;
     if (seg.kind === 'literal') {
-      if (seg.value !== actual) return null;
+      if (end - at !== seg.value.length || !path.startsWith(seg.value, at)) return null;
     } else {
-      if (actual === '') return null;
+      if (end === at) return null;
       params ??= {};
-      params[seg.name] = decodeParam(actual);
+      params[seg.name] = decodeParam(path.slice(at, end));
     }
+    at = end + 1;
   }
-  return segments.length === p.length ? (params ?? EMPTY_PARAMS) : null;
+  // Every pattern segment matched: a match only if the path has no segment left.
+  return at > path.length ? (params ?? EMPTY_PARAMS) : null;
 }
 
 const EMPTY_PARAMS: Record<string, string> = Object.freeze({});

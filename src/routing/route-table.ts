@@ -1,6 +1,6 @@
 import type { RouteConfig } from '../config/types.js';
 import { ADMIN_PREFIX as RESERVED_PREFIX } from './admin-prefix.js';
-import { compareSpecificity, matchSegments, parsePathPattern, patternsOverlap, splitPath, type PathPattern } from './path-pattern.js';
+import { compareSpecificity, matchPath, parsePathPattern, patternsOverlap, type PathPattern } from './path-pattern.js';
 
 
 export interface CompiledRoute {
@@ -102,10 +102,9 @@ export class RouteTable {
   }
 
   match(method: string, path: string): RouteMatch {
-    const segments = splitPath(path);
     let allowed: Set<string> | null = null;
     for (const route of this.routes) {
-      const params = matchSegments(route.pattern, segments);
+      const params = matchPath(route.pattern, path);
       if (params === null) continue;
       if (route.methods === null || route.methods.has(method) || (method === 'HEAD' && route.methods.has('GET'))) {
         return { kind: 'matched', route, params };

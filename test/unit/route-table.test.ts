@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RouteConfig } from '../../src/config/types.js';
-import { parsePathPattern } from '../../src/routing/path-pattern.js';
+import { matchPath, parsePathPattern, type PathPattern } from '../../src/routing/path-pattern.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 
 function route(name: string, path: string, extra: Partial<RouteConfig> = {}): RouteConfig {
@@ -141,5 +141,52 @@ describe('route table: conflicts and warnings', () => {
       assert.equal(parsed.ok, false, path);
       if (!parsed.ok) assert.match(parsed.reason, reason, path);
     }
+  });
+});
+
+/** The definition matchPath walks in place: the path split into segments, compared one by one. */
+function matchBySplitting(pattern: PathPattern, path: string): Record<string, string> | null {
+  const segments = path.slice(1).split('/');
+  const params: Record<string, string> = {};
+  for (const [i, seg] of pattern.segments.entries()) {
+    if (seg.kind === 'rest') return params;
+    const actual = segments[i];
+    if (actual === undefined) return null;
+    if (seg.kind === 'literal' && seg.value !== actual) return null;
+    if (seg.kind === 'param') {
+      if (actual === '') return null;
+      try {
+        params[seg.name] = decodeURIComponent(actual);
+      } catch {
+        params[seg.name] = actual;
+      }
+    }
+  }
+  return segments.length === pattern.segments.length ? params : null;
+}
+
+describe('matchPath', () => {
+  const patterns = ['/', '/flask', '/flask/', '/flask/*', '/*', '/users/:id', '/users/:id/orders/:order', '/a/:x/*', '/a/b/c', '/fl', '/flask/hello'];
+  const paths = ['/', '/flask', '/flask/', '/flask/hello', '/flask/hello/', '/flaskx', '/fl', '/users', '/users/', '/users/42', '/users/4%2F2', '/users/%E0%A4%A', '/users/42/orders/7', '/users/42/orders/', '/a/1', '/a/1/', '/a/1/2/3', '/a/b/c', '/a/b/c/', '/a/b', '//', '/flask//hello'];
+  it('answers exactly as splitting the path into segments would, on every pattern × path pair', () => {
+    for (const source of patterns) {
+      const parsed = parsePathPattern(source);
+      assert.ok(parsed.ok, source);
+      for (const path of paths) assert.deepEqual(matchPath(parsed.pattern, path), matchBySplitting(parsed.pattern, path), `${source} against ${path}`);
+    }
+  });
+  it('known answers', () => {
+    const p = (s: string): PathPattern => {
+      const r = parsePathPattern(s);
+      assert.ok(r.ok);
+      return r.pattern;
+    };
+    assert.deepEqual(matchPath(p('/flask/*'), '/flask'), {});
+    assert.equal(matchPath(p('/flask'), '/flask/'), null);
+    assert.equal(matchPath(p('/flask'), '/flaskx'), null);
+    assert.deepEqual(matchPath(p('/users/:id'), '/users/4%2F2'), { id: '4/2' });
+    assert.equal(matchPath(p('/users/:id'), '/users/'), null);
+    assert.deepEqual(matchPath(p('/'), '/'), {});
+    assert.equal(matchPath(p('/'), '/x'), null);
   });
 });
