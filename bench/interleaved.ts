@@ -1,6 +1,7 @@
 /**
- * `npm run bench:interleaved -- [--cycles N] [--seconds S]`: issue 10's legacy req/s goal
- * (Switchyard's ratio to direct gunicorn ≥ nginx's) measured in short interleaved slices.
+ * `npm run bench:interleaved -- [--cycles N] [--seconds S]`: issue 10's three req/s goals — the
+ * legacy route's ratio to direct gunicorn ≥ nginx's, the new route ≥ 0.95× plain Express, a memory
+ * cache hit ≥ 0.60× nginx's proxy_cache — measured in short interleaved slices.
  *
  * On these shared 2-core machines the host's speed wanders by ±35% over seconds (direct gunicorn
  * alone: 2.3k–4.7k req/s in consecutive 4 s runs; a bare node:http server 23k–39k), so in
@@ -27,7 +28,16 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 interface Slot {
   readonly name: string;
   readonly path: string;
-  readonly start: (flaskUrl: string) => Promise<Target>;
+  /** A substring of the body one request is checked for before any load. */
+  readonly body: string;
+  readonly start: (backends: Backends) => Promise<Target>;
+}
+
+interface Backends {
+  /** gunicorn gthread (keep-alive), the legacy goal's backend. */
+  readonly threaded: string;
+  /** gunicorn sync workers, behind the cache rows (only the first request reaches it). */
+  readonly sync: string;
 }
 
 const DIRECT = 'direct gunicorn gthread (keep-alive)';
@@ -35,13 +45,32 @@ const SWITCHYARD = 'Switchyard legacy route';
 const NGINX = 'nginx proxy_pass (keep-alive upstream)';
 const NGINX_FORWARDED = 'nginx proxy_pass + X-Forwarded-* and /flask prefix';
 const BARE_UNDICI = 'bare undici Pool.dispatch proxy';
+const EXPRESS = 'plain Express 5 handler';
+const SWITCHYARD_NEW = 'Switchyard new route (same handler)';
+const NGINX_CACHE = 'nginx proxy_cache hit';
+const MEMORY_HIT = 'Switchyard cache hit, memory store';
 
+const FLASK_HELLO = 'Hello from Flask!';
+const direct = (url: string): Promise<Target> => Promise.resolve({ url, stop: () => Promise.resolve() });
+
+/** Every target of the three req/s goals (issue 10); all run at once, each a slice per cycle. */
 const SLOTS: readonly Slot[] = [
-  { name: DIRECT, path: '/hello', start: (url) => Promise.resolve({ url, stop: () => Promise.resolve() }) },
-  { name: SWITCHYARD, path: '/flask/hello', start: (url) => startServer('switchyard-legacy', [url]) },
-  { name: NGINX, path: '/hello', start: (url) => startNginx(url, { keepAlive: true }) },
-  { name: NGINX_FORWARDED, path: '/flask/hello', start: (url) => startNginx(url, { keepAlive: true, forwarded: true }) },
-  { name: BARE_UNDICI, path: '/hello', start: (url) => startServer('bare-undici-proxy', [url]) },
+  { name: DIRECT, path: '/hello', body: FLASK_HELLO, start: (b) => direct(b.threaded) },
+  { name: SWITCHYARD, path: '/flask/hello', body: FLASK_HELLO, start: (b) => startServer('switchyard-legacy', [b.threaded]) },
+  { name: NGINX, path: '/hello', body: FLASK_HELLO, start: (b) => startNginx(b.threaded, { keepAlive: true }) },
+  { name: NGINX_FORWARDED, path: '/flask/hello', body: FLASK_HELLO, start: (b) => startNginx(b.threaded, { keepAlive: true, forwarded: true }) },
+  { name: BARE_UNDICI, path: '/hello', body: FLASK_HELLO, start: (b) => startServer('bare-undici-proxy', [b.threaded]) },
+  { name: EXPRESS, path: '/hello', body: '{"message":"Hello"}', start: (b) => startServer('express', [b.sync]) },
+  { name: SWITCHYARD_NEW, path: '/flask/hello', body: '{"message":"Hello"}', start: (b) => startServer('switchyard-new', [b.sync]) },
+  { name: NGINX_CACHE, path: '/cacheable?max_age=3600', body: 'cacheable', start: (b) => startNginx(b.sync, { cache: true }) },
+  { name: MEMORY_HIT, path: '/cached/cacheable?max_age=3600', body: 'cacheable', start: (b) => startServer('switchyard-cache-memory', [b.sync]) },
+];
+
+/** The rows of one table: a baseline and what is compared with it. */
+const GROUPS: readonly { readonly title: string; readonly baseline: string; readonly rows: readonly string[] }[] = [
+  { title: 'legacy route', baseline: DIRECT, rows: [SWITCHYARD, NGINX, NGINX_FORWARDED, BARE_UNDICI] },
+  { title: 'new route', baseline: EXPRESS, rows: [SWITCHYARD_NEW] },
+  { title: 'cache hit', baseline: NGINX_CACHE, rows: [MEMORY_HIT] },
 ];
 
 function usage(message: string): never {
@@ -96,31 +125,43 @@ function pairedLine(what: string, c: PairedComparison | null): string {
 
 function report(samples: ReadonlyMap<string, readonly Sample[]>, settings: { cycles: number; seconds: number }, load: { before: string; after: string }, when: string): string {
   const rps = (name: string): number[] => (samples.get(name) ?? []).map((s) => s.rps);
-  const rows = ['| target | median req/s | per-cycle ratio to direct gunicorn (median; each cycle) | CPU/req (median) |', '|---|---:|---|---:|'];
-  for (const slot of SLOTS) {
-    const own = samples.get(slot.name) ?? [];
-    const ratio = slot.name === DIRECT ? null : roundRatios(rps(slot.name), rps(DIRECT));
-    const cpu = own.flatMap((s) => (s.cpuMsPerRequest === undefined ? [] : [s.cpuMsPerRequest]));
-    rows.push(`| ${slot.name} | ${Math.round(medianOf(rps(slot.name)))} | ${ratio === null ? 'baseline' : formatRatio(ratio)} | ${cpu.length === 0 ? '–' : `${medianOf(cpu).toFixed(3)} ms`} |`);
+  const rows = ['| target | median req/s | per-cycle ratio to the baseline (median; each cycle) | CPU/req (median) |', '|---|---:|---|---:|'];
+  for (const group of GROUPS) {
+    for (const name of [group.baseline, ...group.rows]) {
+      const cpu = (samples.get(name) ?? []).flatMap((s) => (s.cpuMsPerRequest === undefined ? [] : [s.cpuMsPerRequest]));
+      const ratio = name === group.baseline ? null : roundRatios(rps(name), rps(group.baseline));
+      rows.push(`| ${name} | ${Math.round(medianOf(rps(name)))} | ${ratio === null ? `baseline (${group.title})` : formatRatio(ratio)} | ${cpu.length === 0 ? '–' : `${medianOf(cpu).toFixed(3)} ms`} |`);
+    }
   }
-  const ours = roundRatios(rps(SWITCHYARD), rps(DIRECT));
-  const goal = (nginxName: string): string => {
-    const theirs = roundRatios(rps(nginxName), rps(DIRECT));
-    if (ours === null || theirs === null) return 'n/a';
-    return `${ours.median.toFixed(2)}× vs ${theirs.median.toFixed(2)}× — ${ours.median >= theirs.median ? 'met' : 'not met'}`;
+  const ratio = (a: string, b: string): number | null => roundRatios(rps(a), rps(b))?.median ?? null;
+  const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'yes' : 'no');
+  const versus = (nginxName: string): string => {
+    const ours = ratio(SWITCHYARD, DIRECT);
+    const theirs = ratio(nginxName, DIRECT);
+    return ours === null || theirs === null ? '| n/a | | |' : `| ${ours.toFixed(2)}× | ≥ nginx's ${theirs.toFixed(2)}× | ${verdict(ours >= theirs)} |`;
+  };
+  const atLeast = (a: string, b: string, target: number): string => {
+    const r = ratio(a, b);
+    return r === null ? '| n/a | | |' : `| ${r.toFixed(2)}× | ≥ ${target.toFixed(2)}× | ${verdict(r >= target)} |`;
   };
   return [
-    `Interleaved run (${when}): ${settings.cycles} cycles, each target ${settings.seconds} s per cycle after a 1 s settle, wrk -t2 -c16, order rotated every cycle; gunicorn gthread 2 workers × 4 threads (keep-alive), Flask GET /hello; Switchyard compiled, \`switchyard.handler\`, all observers on; nginx 1 worker. Machine: ${availableParallelism()} CPUs, Node ${process.version}; load average before ${load.before}, after ${load.after}.`,
+    `Interleaved run (${when}): ${settings.cycles} cycles, each target ${settings.seconds} s per cycle after a 1 s settle, wrk -t2 -c16, order rotated every cycle; gunicorn gthread 2 workers × 4 threads (keep-alive) behind the legacy rows, sync workers behind the cache rows, Flask GET /hello; Switchyard compiled, \`switchyard.handler\`, all observers on; nginx 1 worker. Machine: ${availableParallelism()} CPUs, Node ${process.version}; load average before ${load.before}, after ${load.after}.`,
     '',
     rows.join('\n'),
     '',
-    '| comparison | per-cycle ratio (median; each cycle) | cycles |',
-    '|---|---|---|',
-    pairedLine('Switchyard req/s over nginx proxy_pass', pairedComparison(rps(SWITCHYARD), rps(NGINX))),
-    pairedLine('Switchyard req/s over nginx with the same X-Forwarded-* and prefix', pairedComparison(rps(SWITCHYARD), rps(NGINX_FORWARDED))),
-    pairedLine('Switchyard req/s over the bare undici proxy', pairedComparison(rps(SWITCHYARD), rps(BARE_UNDICI))),
+    "| goal (issue 10; medians of the per-cycle ratios) | this run | target | met |",
+    '|---|---:|---|---|',
+    `| legacy route req/s vs direct gunicorn gthread ${versus(NGINX)}`,
+    `| (same, vs nginx sending the same X-Forwarded-* and stripping the prefix) ${versus(NGINX_FORWARDED)}`,
+    `| new route req/s vs the same handler on plain Express 5 ${atLeast(SWITCHYARD_NEW, EXPRESS, 0.95)}`,
+    `| cache hit (memory) req/s vs nginx proxy_cache hit ${atLeast(MEMORY_HIT, NGINX_CACHE, 0.6)}`,
     '',
-    `Issue 10's goal, legacy route req/s vs direct gunicorn ≥ nginx's ratio (medians of the per-cycle ratios): against plain proxy_pass ${goal(NGINX)}; against the like-for-like nginx ${goal(NGINX_FORWARDED)}.`,
+    '| paired, cycle by cycle | per-cycle ratio (median; each cycle) | cycles |',
+    '|---|---|---|',
+    pairedLine('Switchyard legacy req/s over nginx proxy_pass', pairedComparison(rps(SWITCHYARD), rps(NGINX))),
+    pairedLine('Switchyard legacy req/s over nginx with the same X-Forwarded-* and prefix', pairedComparison(rps(SWITCHYARD), rps(NGINX_FORWARDED))),
+    pairedLine('Switchyard legacy req/s over the bare undici proxy', pairedComparison(rps(SWITCHYARD), rps(BARE_UNDICI))),
+    pairedLine('Switchyard new route req/s over plain Express 5', pairedComparison(rps(SWITCHYARD_NEW), rps(EXPRESS))),
   ].join('\n');
 }
 
@@ -129,17 +170,17 @@ async function main(): Promise<void> {
   if (!existsSync(WRK)) usage('wrk is missing (npm run bench:interleaved installs it: scripts/ensure-deps.mjs --bench)');
   const loadBefore = loadavg().map((l) => l.toFixed(2)).join(', ');
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-  const flask = await startFlask({ workers: 2, threads: 4 });
+  const [threaded, sync] = await Promise.all([startFlask({ workers: 2, threads: 4 }), startFlask({ workers: 2, threads: 1 })]);
   const targets = new Map<string, Target>();
   const samples = new Map<string, Sample[]>();
   try {
-    for (const slot of SLOTS) targets.set(slot.name, await slot.start(flask.url));
+    for (const slot of SLOTS) targets.set(slot.name, await slot.start({ threaded: threaded.url, sync: sync.url }));
     for (const slot of SLOTS) {
       const target = targets.get(slot.name);
       if (target === undefined) continue;
       const res = await fetch(target.url + slot.path);
       const body = await res.text();
-      if (res.status !== 200 || !body.includes('Hello from Flask!')) throw new Error(`${slot.name}: GET ${slot.path} -> ${res.status}: ${body.slice(0, 200)}`);
+      if (res.status !== 200 || !body.includes(slot.body)) throw new Error(`${slot.name}: GET ${slot.path} -> ${res.status}: ${body.slice(0, 200)}`);
       await wrk(target.url + slot.path, 2, 16, 2);
     }
     for (let cycle = 0; cycle < settings.cycles; cycle++) {
@@ -153,7 +194,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const target of targets.values()) await target.stop();
-    await flask.stop();
+    await Promise.all([threaded.stop(), sync.stop()]);
   }
   const md = report(samples, settings, { before: loadBefore, after: loadavg().map((l) => l.toFixed(2)).join(', ') }, when);
   console.log(md);
