@@ -7,7 +7,8 @@
  * alone: 2.3k–4.7k req/s in consecutive 4 s runs; a bare node:http server 23k–39k), so in
  * `npm run bench` — each scenario 5 s on a fresh server, a minute or more apart — a round's
  * Switchyard and nginx figures often come from different spells. Here every target runs at
- * once (idle ones cost nothing) against the same keep-alive gthread gunicorn, and each cycle
+ * once (idle ones cost nothing) — the legacy rows against one keep-alive gthread gunicorn, the
+ * cache rows in front of one with sync workers — and each cycle
  * gives each a short slice in turn — the order rotated cycle by cycle, so no target always follows
  * another — and a cycle's ratios are taken within the cycle. The verdict is the issue's (median
  * per-cycle ratios), with the paired per-cycle comparison and its sign test beside it

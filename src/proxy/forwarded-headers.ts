@@ -53,13 +53,14 @@ export function requestHasBody(headers: IncomingHttpHeaders): boolean {
 export function endToEndLines(raw: readonly Buffer[], added: readonly string[] = []): string[] {
   const lines: string[] = [];
   let connection: string | undefined;
-  // Whether the backend sent a header named like one of ours: only then is `added` checked line by line.
+  // Whether the backend sent a header of the same name as one of ours: only then is each of ours
+  // looked for in the kept lines before it is appended.
   let clash = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const value = raw[i + 1]!.toString('latin1');
-    // Only a name as long as one that is dropped (or one of ours) can be one: the others —
-    // Content-Type, Date, Server… — go on without being lower-cased.
+    // Only a name as long as one that is dropped can be one: the others — Content-Type, Date,
+    // Server… — go on without being lower-cased.
     if (DROPPED_NAME_LENGTHS.has(name.length)) {
       const lower = name.toLowerCase();
       if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;

@@ -261,7 +261,8 @@ export class UpstreamClient {
   }
 }
 
-const NO_LINES: readonly string[] = [];
+/** No headers to add: a flat `[name, value, …]` list that is empty. */
+export const NO_LINES: readonly string[] = [];
 
 /** Sets a flat `[name, value, …]` list of headers on a response not yet started. */
 export function setResponseLines(res: ServerResponse, lines: readonly string[]): void {

@@ -11,7 +11,7 @@ import { sendProblem } from '../errors/problem.js';
 import { BadRequestError, SwitchyardError } from '../errors/switchyard-error.js';
 import type { FlagEngine } from '../flags/flag-engine.js';
 import type { Logger } from '../logging/logger.js';
-import { setResponseLines, type DispatchKind, type UpstreamClient } from '../proxy/upstream-client.js';
+import { NO_LINES, setResponseLines, type DispatchKind, type UpstreamClient } from '../proxy/upstream-client.js';
 import { normalizeRequestPath, parseAbsoluteForm, splitUrl } from '../routing/request-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { consultsFlags } from '../routing/flag-precedence.js';
@@ -212,7 +212,7 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
   });
   const routing: RequestRouting = { route: route.name, decision, flagVersion: snapshot.config.version };
   setLocals(res, routing);
-  const decisionHeaders = settings.exposeDecisionHeaders ? [BACKEND_HEADER, decision.side, ROUTE_HEADER, route.name] : NO_HEADERS;
+  const decisionHeaders = settings.exposeDecisionHeaders ? [BACKEND_HEADER, decision.side, ROUTE_HEADER, route.name] : NO_LINES;
   const routed: RoutedRequest = Object.freeze({
     config: snapshot.config,
     route,
@@ -245,11 +245,9 @@ function routeRequest(ctx: SwitchContext, req: IncomingMessage, res: ServerRespo
     return DONE;
   }
   if ('handler' in side) return { kind: 'handler', name: side.handler, route: route.name, pattern: route.path, params: match.params };
-  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache, via, responseHeaders: proxied ? decisionHeaders : NO_HEADERS });
+  forwardTo(snapshot, side, { req, res, route: route.name, path: normalized.path, query, trustForwarded: settings.trustForwardedHeaders, cache, via, responseHeaders: proxied ? decisionHeaders : NO_LINES });
   return DONE;
 }
-
-const NO_HEADERS: readonly string[] = [];
 
 /** `res.locals.switchyard` for the embedding app (Express keeps a `locals` it finds already set). */
 function setLocals(res: ServerResponse, routing: RequestRouting): void {
