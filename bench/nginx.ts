@@ -3,10 +3,10 @@
  * bench/run.ts and bench/interleaved.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/support/legacy-apps.js';
+import { childPids, freePort } from '../test/support/legacy-apps.js';
 import type { Target } from './bench-processes.js';
 
 /** A scenario that cannot run on this machine (a missing optional tool): reported, not fatal. */
@@ -61,8 +61,12 @@ http {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  // The one worker serves every request (the master only supervises): its CPU time is nginx's.
+  const master = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+  const [worker] = Number.isInteger(master) ? childPids(master) : [];
   return {
     url: `http://127.0.0.1:${port}`,
+    ...(worker === undefined ? {} : { pid: worker }),
     stop: async () => {
       stopNginx();
       process.removeListener('exit', stopNginx);

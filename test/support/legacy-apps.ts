@@ -37,6 +37,8 @@ export interface LegacyServer {
    * SIGKILL, stop() only cleans up.
    */
   signal(name: NodeJS.Signals): void;
+  /** gunicorn's master and its workers as they are now (benchmarks read their CPU time). */
+  pids(): number[];
   /** SIGTERM, wait for exit (SIGKILL after 5 s); idempotent. */
   stop(): Promise<void>;
 }
@@ -256,7 +258,7 @@ function isRunning(child: ChildProcess): boolean {
 }
 
 /** Direct children of `pid` (Linux /proc; empty elsewhere). Synchronous on purpose (used in 'exit'). */
-function childPids(pid: number): number[] {
+export function childPids(pid: number): number[] {
   const out = new Set<number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -345,6 +347,11 @@ class GunicornServer implements LegacyServer {
 
   signal(name: NodeJS.Signals): void {
     killTree(this.child, name);
+  }
+
+  pids(): number[] {
+    const pid = this.child.pid;
+    return pid === undefined || !isRunning(this.child) ? [] : [pid, ...childPids(pid)];
   }
 
   stop(): Promise<void> {
